@@ -1,0 +1,67 @@
+import type { DataSource } from "typeorm";
+import type { StoreKind } from "./datasource";
+
+/**
+ * The few places where MySQL/MariaDB and SQLite SQL differ, in one object. Everything else
+ * is written once in the common subset (`?` placeholders, snake_case identifiers that
+ * need no quoting, `UNION ALL` of derived tables).
+ */
+export interface Dialect {
+  kind: StoreKind;
+  /** Most bound parameters one statement may carry. */
+  maxParameters: number;
+  /** `INSERT IGNORE INTO` / `INSERT OR IGNORE INTO`. */
+  insertIgnore: string;
+  /** Upsert tail: on conflict of `key`, apply assignments (SQL per column, see `excluded`). */
+  onConflict(key: string[], assignments: Record<string, string>): string;
+  /** How the incoming row's column is referred to inside `onConflict` assignments. */
+  excluded(column: string): string;
+  /** Two-argument minimum. */
+  least(a: string, b: string): string;
+  /** A bindable time value (UTC, millisecond precision). */
+  time(date: Date): unknown;
+  /** A bindable boolean. */
+  bool(value: boolean | null): unknown;
+  /** Reads a time column value as a Date. */
+  readTime(value: unknown): Date;
+  /** Reads a JSON column value. */
+  readJson(value: unknown): unknown;
+}
+
+const mysql: Dialect = {
+  kind: "mysql",
+  maxParameters: 60_000,
+  insertIgnore: "INSERT IGNORE INTO",
+  onConflict: (_key, assignments) =>
+    ` ON DUPLICATE KEY UPDATE ${Object.entries(assignments)
+      .map(([column, sql]) => `${column} = ${sql}`)
+      .join(", ")}`,
+  excluded: (column) => `VALUES(${column})`,
+  least: (a, b) => `LEAST(${a}, ${b})`,
+  time: (date) => date,
+  bool: (value) => value,
+  readTime: (value) => (value instanceof Date ? value : new Date(`${String(value).replace(" ", "T")}Z`)),
+  readJson: (value) => (typeof value === "string" ? JSON.parse(value) : value),
+};
+
+const sqlite: Dialect = {
+  kind: "sqlite",
+  // SQLite's compiled-in default limit is 32766.
+  maxParameters: 32_000,
+  insertIgnore: "INSERT OR IGNORE INTO",
+  onConflict: (key, assignments) =>
+    ` ON CONFLICT(${key.join(", ")}) DO UPDATE SET ${Object.entries(assignments)
+      .map(([column, sql]) => `${column} = ${sql}`)
+      .join(", ")}`,
+  excluded: (column) => `excluded.${column}`,
+  least: (a, b) => `MIN(${a}, ${b})`,
+  // The text form TypeORM writes for SQLite datetime columns; it sorts as time does.
+  time: (date) => date.toISOString().replace("T", " ").replace("Z", ""),
+  bool: (value) => (value === null ? null : value ? 1 : 0),
+  readTime: (value) => (value instanceof Date ? value : new Date(`${String(value).replace(" ", "T")}Z`)),
+  readJson: (value) => (typeof value === "string" ? JSON.parse(value) : value),
+};
+
+export function dialectOf(dataSource: DataSource): Dialect {
+  return dataSource.options.type === "mysql" || dataSource.options.type === "mariadb" ? mysql : sqlite;
+}

@@ -1,0 +1,28 @@
+import type { Logger, QueryRunner } from "typeorm";
+
+/**
+ * A TypeORM logger that counts the SQL statements sent to the database and reports errors.
+ * Tests use the count to prove that nested queries are batched; TRAILGRAPH_LOG_SQL=1 also
+ * prints every statement.
+ */
+export class StatementCounter implements Logger {
+  count = 0;
+  private readonly echo = process.env.TRAILGRAPH_LOG_SQL === "1";
+
+  logQuery(query: string, parameters?: unknown[], _queryRunner?: QueryRunner): void {
+    this.count++;
+    if (this.echo) process.stderr.write(`[sql] ${query} ${parameters?.length ? JSON.stringify(parameters) : ""}\n`);
+  }
+
+  logQueryError(error: string | Error, query: string, parameters?: unknown[], _queryRunner?: QueryRunner): void {
+    this.count++;
+    if (this.echo) process.stderr.write(`[sql error] ${String(error)}: ${query} ${JSON.stringify(parameters ?? [])}\n`);
+  }
+
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(message: string): void {
+    if (this.echo) process.stderr.write(`[migration] ${message}\n`);
+  }
+  log(): void {}
+}

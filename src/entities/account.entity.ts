@@ -1,0 +1,24 @@
+import { Field, ObjectType } from "type-graphql";
+import { Column, Entity, PrimaryColumn } from "typeorm";
+import { Node } from "../schema/node";
+import { LIMITS } from "./columns";
+
+/** An Alibaba Cloud account, seen as the owner of events or as a requester. */
+@Entity({ name: "accounts" })
+@ObjectType("Account", {
+  implements: Node,
+  description: "An Alibaba Cloud account: the owner of events, identities, orders and resources.",
+})
+export class Account extends Node {
+  @PrimaryColumn({ type: "varchar", length: LIMITS.accountId, name: "account_id" })
+  @Field(() => String, { description: "The account ID as ActionTrail reports it (may be masked, e.g. `151266687691****`)." })
+  accountId: string;
+
+  @Column({ type: "datetime", precision: 3, name: "first_seen_at" })
+  @Field(() => Date, { description: "Time of the earliest event ingested that mentions this account." })
+  firstSeenAt: Date;
+
+  get nodeRef(): [string, string] {
+    return ["Account", this.accountId];
+  }
+}

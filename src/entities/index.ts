@@ -1,0 +1,32 @@
+import { Account } from "./account.entity";
+import { Event } from "./event.entity";
+import { EventOrder, EventResource } from "./event-links.entity";
+import { EventPayload } from "./event-payload.entity";
+import { Order } from "./order.entity";
+import { OrderItem } from "./order-item.entity";
+import { ReferencedResource } from "./referenced-resource.entity";
+import { UserIdentity } from "./user-identity.entity";
+
+export {
+  Account,
+  Event,
+  EventOrder,
+  EventPayload,
+  EventResource,
+  Order,
+  OrderItem,
+  ReferencedResource,
+  UserIdentity,
+};
+
+export const ENTITIES = [
+  Account,
+  Event,
+  EventPayload,
+  UserIdentity,
+  ReferencedResource,
+  Order,
+  OrderItem,
+  EventResource,
+  EventOrder,
+];

@@ -1,0 +1,354 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { dialectOf, type Dialect } from "../db/dialect";
+import type { NormalizedEvent, NormalizedOrder, ResourceRef } from "./normalize";
+
+/** What one write did. */
+export interface WriteResult {
+  /** Events stored for the first time. */
+  inserted: number;
+  /** Events that were already stored (re-deliveries, duplicates within the batch). */
+  duplicates: number;
+}
+
+type Row = unknown[];
+
+/**
+ * Writes batches of normalized events in one transaction per batch, with multi-row
+ * statements keyed by natural keys, so that writing the same events again (or two writers
+ * with overlapping input) leaves exactly the rows of one clean write:
+ * - events, identities, resources and links: insert-or-ignore on their unique keys;
+ * - accounts and orders: upserts that only ever move toward a fixed point (earliest time,
+ *   the purchase event once known, a known account or item configuration kept).
+ * A later delivery of a stored event still adds the links it carries.
+ */
+export class EventWriter {
+  private readonly dialect: Dialect;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.dialect = dialectOf(dataSource);
+  }
+
+  async write(batch: readonly NormalizedEvent[]): Promise<WriteResult> {
+    const events = uniqueBy(batch, (event) => event.eventId);
+    if (events.length === 0) return { inserted: 0, duplicates: batch.length };
+    const inserted = await this.dataSource.transaction((manager) => this.writeInTransaction(manager, events));
+    return { inserted, duplicates: batch.length - inserted };
+  }
+
+  private async writeInTransaction(manager: EntityManager, events: NormalizedEvent[]): Promise<number> {
+    const d = this.dialect;
+
+    await this.upsertAccounts(manager, events);
+    const identityPks = await this.insertIdentities(manager, events);
+
+    const inserted = await this.insertRows(
+      manager,
+      `${d.insertIgnore} events`,
+      EVENT_COLUMNS,
+      events.map((event) => eventRow(d, event, event.identity ? identityPks.get(event.identity.identityKey)! : null)),
+    );
+    const eventPks = await this.selectKeys(
+      manager,
+      "SELECT pk, event_id AS k FROM events WHERE event_id IN",
+      events.map((event) => event.eventId),
+    );
+    const pkOf = (event: NormalizedEvent) => eventPks.get(event.eventId)!;
+
+    await this.insertRows(
+      manager,
+      `${d.insertIgnore} event_payloads`,
+      ["event_pk", "request_parameters", "response_elements", "additional_event_data", "raw"],
+      events.map((event) => [
+        pkOf(event),
+        json(event.payload.requestParameters),
+        json(event.payload.responseElements),
+        json(event.payload.additionalEventData),
+        JSON.stringify(event.payload.raw),
+      ]),
+    );
+
+    const resourcePks = await this.insertResources(manager, events);
+    const resourcePk = (ref: ResourceRef) => resourcePks.get(resourceKey(ref))!;
+    await this.insertRows(
+      manager,
+      `${d.insertIgnore} event_resources`,
+      ["event_pk", "resource_pk", "event_time"],
+      events.flatMap((event) =>
+        event.resources.map((ref) => [pkOf(event), resourcePk(ref), d.time(event.eventTime)]),
+      ),
+    );
+
+    await this.upsertOrders(manager, events, pkOf);
+    await this.insertRows(
+      manager,
+      "INSERT INTO order_items",
+      ["order_id", "resource_pk", "article_config"],
+      uniqueBy(
+        events.flatMap((event) =>
+          event.orders.flatMap((order) =>
+            order.items.map((item) => ({ orderId: order.orderId, pk: resourcePk(item), config: item.articleConfig })),
+          ),
+        ),
+        (item) => `${item.orderId}\u0000${item.pk}`,
+        // Several deliveries in one batch: the first that knows the configuration wins.
+        (kept, next) => (kept.config === null ? next : kept),
+      ).map((item) => [item.orderId, item.pk, json(item.config)]),
+      d.onConflict(["order_id", "resource_pk"], {
+        article_config: `COALESCE(article_config, ${d.excluded("article_config")})`,
+      }),
+    );
+    await this.insertRows(
+      manager,
+      `${d.insertIgnore} event_orders`,
+      ["event_pk", "order_id", "event_time"],
+      events.flatMap((event) => event.orders.map((order) => [pkOf(event), order.orderId, d.time(event.eventTime)])),
+    );
+    return inserted;
+  }
+
+  private async upsertAccounts(manager: EntityManager, events: NormalizedEvent[]): Promise<void> {
+    const firstSeen = new Map<string, Date>();
+    for (const event of events) {
+      for (const accountId of event.accountIds) {
+        const seen = firstSeen.get(accountId);
+        if (!seen || event.eventTime < seen) firstSeen.set(accountId, event.eventTime);
+      }
+    }
+    const d = this.dialect;
+    await this.insertRows(
+      manager,
+      "INSERT INTO accounts",
+      ["account_id", "first_seen_at"],
+      [...firstSeen].map(([accountId, time]) => [accountId, d.time(time)]),
+      d.onConflict(["account_id"], { first_seen_at: d.least("first_seen_at", d.excluded("first_seen_at")) }),
+    );
+  }
+
+  private async insertIdentities(manager: EntityManager, events: NormalizedEvent[]): Promise<Map<string, number>> {
+    const identities = uniqueBy(
+      events.flatMap((event) => (event.identity ? [event.identity] : [])),
+      (identity) => identity.identityKey,
+    );
+    await this.insertRows(
+      manager,
+      `${this.dialect.insertIgnore} identities`,
+      ["identity_key", "type", "account_id", "principal_id", "user_name", "access_key_id"],
+      identities.map((i) => [i.identityKey, i.type, i.accountId, i.principalId, i.userName, i.accessKeyId]),
+    );
+    return this.selectKeys(
+      manager,
+      "SELECT pk, identity_key AS k FROM identities WHERE identity_key IN",
+      identities.map((identity) => identity.identityKey),
+    );
+  }
+
+  private async insertResources(manager: EntityManager, events: NormalizedEvent[]): Promise<Map<string, number>> {
+    const resources = uniqueBy(
+      events.flatMap((event) => event.resources.map((ref) => ({ ...ref, accountId: event.accountId }))),
+      resourceKey,
+      // The owner is the first event's account that knows one.
+      (kept, next) => (kept.accountId === null ? next : kept),
+    );
+    await this.insertRows(
+      manager,
+      `${this.dialect.insertIgnore} resources`,
+      ["type", "resource_id", "account_id"],
+      resources.map((r) => [r.type, r.resourceId, r.accountId]),
+    );
+    const pks = new Map<string, number>();
+    const ids = [...new Set(resources.map((r) => r.resourceId))];
+    for (const chunk of chunks(ids, this.rowsPerStatement(1))) {
+      const rows: Array<{ pk: number | string; type: string; resource_id: string }> = await manager.query(
+        `SELECT pk, type, resource_id FROM resources WHERE resource_id IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const row of rows) pks.set(resourceKey({ type: row.type, resourceId: row.resource_id }), Number(row.pk));
+    }
+    return pks;
+  }
+
+  private async upsertOrders(
+    manager: EntityManager,
+    events: NormalizedEvent[],
+    pkOf: (event: NormalizedEvent) => number,
+  ): Promise<void> {
+    interface OrderRow {
+      orderId: string;
+      accountId: string | null;
+      createdAt: Date;
+      purchasePk: number | null;
+    }
+    const rows = uniqueBy(
+      events.flatMap((event) =>
+        event.orders.map(
+          (order: NormalizedOrder): OrderRow => ({
+            orderId: order.orderId,
+            accountId: event.accountId,
+            createdAt: event.eventTime,
+            purchasePk: order.isPurchase ? pkOf(event) : null,
+          }),
+        ),
+      ),
+      (row) => row.orderId,
+      mergeOrder,
+    );
+    const d = this.dialect;
+    const incoming = (column: string) => d.excluded(column);
+    await this.insertRows(
+      manager,
+      "INSERT INTO orders",
+      ["order_id", "account_id", "created_at", "purchase_event_pk"],
+      rows.map((row) => [row.orderId, row.accountId, d.time(row.createdAt), row.purchasePk]),
+      // Same rule as mergeOrder. MySQL applies assignments left to right, so created_at
+      // must be computed before purchase_event_pk changes.
+      d.onConflict(["order_id"], {
+        created_at:
+          `CASE WHEN purchase_event_pk IS NOT NULL THEN created_at ` +
+          `WHEN ${incoming("purchase_event_pk")} IS NOT NULL THEN ${incoming("created_at")} ` +
+          `ELSE ${d.least("created_at", incoming("created_at"))} END`,
+        purchase_event_pk: `COALESCE(purchase_event_pk, ${incoming("purchase_event_pk")})`,
+        account_id: `COALESCE(account_id, ${incoming("account_id")})`,
+      }),
+    );
+  }
+
+  /** Multi-row INSERT in chunks that fit the store's parameter limit; returns rows affected. */
+  private async insertRows(
+    manager: EntityManager,
+    head: string,
+    columns: readonly string[],
+    rows: Row[],
+    tail = "",
+  ): Promise<number> {
+    let affected = 0;
+    const tuple = `(${placeholders(columns.length)})`;
+    for (const chunk of chunks(rows, this.rowsPerStatement(columns.length))) {
+      const sql = `${head} (${columns.join(", ")}) VALUES ${Array(chunk.length).fill(tuple).join(", ")}${tail}`;
+      const result = await manager.queryRunner!.query(sql, chunk.flat(), true);
+      affected += result.affected ?? 0;
+    }
+    return affected;
+  }
+
+  private async selectKeys(manager: EntityManager, head: string, keys: string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for (const chunk of chunks(keys, this.rowsPerStatement(1))) {
+      const rows: Array<{ pk: number | string; k: string }> = await manager.query(
+        `${head} (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const row of rows) found.set(row.k, Number(row.pk));
+    }
+    return found;
+  }
+
+  private rowsPerStatement(columns: number): number {
+    return Math.max(1, Math.min(1000, Math.floor(this.dialect.maxParameters / columns)));
+  }
+}
+
+const EVENT_COLUMNS = [
+  "event_id",
+  "event_time",
+  "event_name",
+  "event_type",
+  "event_category",
+  "event_rw",
+  "event_version",
+  "event_source",
+  "service_name",
+  "acs_region",
+  "request_id",
+  "api_version",
+  "source_ip_address",
+  "user_agent",
+  "vpc_id",
+  "is_global",
+  "error_code",
+  "error_message",
+  "failed",
+  "sensitive_action",
+  "recipient_account_id",
+  "account_id",
+  "identity_pk",
+  "session_created_at",
+  "mfa_authenticated",
+] as const;
+
+function eventRow(d: Dialect, e: NormalizedEvent, identityPk: number | null): Row {
+  return [
+    e.eventId,
+    d.time(e.eventTime),
+    e.eventName,
+    e.eventType,
+    e.eventCategory,
+    e.eventRW,
+    e.eventVersion,
+    e.eventSource,
+    e.serviceName,
+    e.acsRegion,
+    e.requestId,
+    e.apiVersion,
+    e.sourceIpAddress,
+    e.userAgent,
+    e.vpcId,
+    d.bool(e.isGlobal),
+    e.errorCode,
+    e.errorMessage,
+    d.bool(e.failed),
+    d.bool(e.sensitiveAction),
+    e.recipientAccountId,
+    e.accountId,
+    identityPk,
+    e.sessionCreatedAt ? d.time(e.sessionCreatedAt) : null,
+    d.bool(e.mfaAuthenticated),
+  ];
+}
+
+/** Two mentions of one order: the purchase event fixes createdAt, else the earliest wins. */
+function mergeOrder<T extends { accountId: string | null; createdAt: Date; purchasePk: number | null }>(
+  kept: T,
+  next: T,
+): T {
+  const createdAt =
+    kept.purchasePk !== null
+      ? kept.createdAt
+      : next.purchasePk !== null
+        ? next.createdAt
+        : kept.createdAt <= next.createdAt
+          ? kept.createdAt
+          : next.createdAt;
+  return {
+    ...kept,
+    createdAt,
+    purchasePk: kept.purchasePk ?? next.purchasePk,
+    accountId: kept.accountId ?? next.accountId,
+  };
+}
+
+function resourceKey(ref: ResourceRef): string {
+  return `${ref.type}\u0000${ref.resourceId}`;
+}
+
+function json(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+function placeholders(count: number): string {
+  return Array(count).fill("?").join(", ");
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
+}
+
+/** Items unique by key, in first-seen order; `merge` combines a repeat into the kept one. */
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string, merge?: (kept: T, next: T) => T): T[] {
+  const byKey = new Map<string, T>();
+  for (const item of items) {
+    const k = key(item);
+    const kept = byKey.get(k);
+    byKey.set(k, kept === undefined ? item : merge ? merge(kept, item) : kept);
+  }
+  return [...byKey.values()];
+}
