@@ -1,0 +1,174 @@
+import DataLoader from "dataloader";
+import type { DataSource } from "typeorm";
+import {
+  Account,
+  Event,
+  EventPayload,
+  Order,
+  OrderItem,
+  ReferencedResource,
+  UserIdentity,
+} from "./entities";
+import type { PageRequest } from "./db/keyset";
+import type { ListSpec } from "./db/lists";
+import { parentKey } from "./db/lists";
+import { TenantScope } from "./db/scope";
+import { Store, type Page } from "./db/store";
+import { manyByKey, oneByKey } from "./loaders/order-by-keys";
+
+interface PageKey {
+  entity: new () => unknown;
+  spec: ListSpec;
+  page: PageRequest;
+  parent: unknown;
+  /** Same list, same arguments: one statement serves every parent of the group. */
+  group: string;
+}
+
+interface CountKey {
+  spec: ListSpec;
+  parent: unknown;
+  group: string;
+}
+
+/**
+ * Everything a request needs, built once per request: its tenant scope, the Store that
+ * applies it, and DataLoaders whose caches live exactly as long as the request.
+ * Loader names say what they map: `<entity>By<Key>` or `<entities>By<Key>`.
+ */
+export class Context {
+  readonly store: Store;
+
+  constructor(dataSource: DataSource, scope: TenantScope = TenantScope.all()) {
+    this.store = new Store(dataSource, scope);
+  }
+
+  readonly eventByPk = new DataLoader<number, Event | null>(async (pks) =>
+    oneByKey(pks, await this.store.eventsByPks(pks), (event) => event.pk),
+  );
+
+  readonly eventByEventId = new DataLoader<string, Event | null>(async (ids) =>
+    oneByKey(ids, this.prime(await this.store.eventsByEventIds(ids)), (event) => event.eventId),
+  );
+
+  readonly payloadByEventPk = new DataLoader<number, EventPayload | null>(async (pks) =>
+    oneByKey(pks, await this.store.payloadsByEventPks(pks), (payload) => payload.eventPk),
+  );
+
+  readonly identityByPk = new DataLoader<number, UserIdentity | null>(async (pks) =>
+    oneByKey(pks, await this.store.identitiesByPks(pks), (identity) => identity.pk),
+  );
+
+  readonly identityByKey = new DataLoader<string, UserIdentity | null>(async (keys) =>
+    oneByKey(keys, await this.store.identitiesByKeys(keys), (identity) => identity.identityKey),
+  );
+
+  readonly accountById = new DataLoader<string, Account | null>(async (ids) =>
+    oneByKey(ids, await this.store.accountsByIds(ids), (account) => account.accountId),
+  );
+
+  readonly orderById = new DataLoader<string, Order | null>(async (ids) =>
+    oneByKey(ids, await this.store.ordersByIds(ids), (order) => order.orderId),
+  );
+
+  readonly resourceByPk = new DataLoader<number, ReferencedResource | null>(async (pks) =>
+    oneByKey(pks, await this.store.resourcesByPks(pks), (resource) => resource.pk),
+  );
+
+  readonly resourceByKey = new DataLoader<{ type: string; resourceId: string }, ReferencedResource | null, string>(
+    async (keys) =>
+      oneByKey(
+        keys.map((key) => `${key.type}\u0000${key.resourceId}`),
+        await this.store.resourcesByKeys(keys),
+        (resource) => `${resource.type}\u0000${resource.resourceId}`,
+      ),
+    { cacheKeyFn: (key) => `${key.type}\u0000${key.resourceId}` },
+  );
+
+  readonly resourcesByEventPk = new DataLoader<number, ReferencedResource[]>(async (pks) =>
+    manyByKey(pks, await this.store.resourcesOfEvents(pks)),
+  );
+
+  readonly ordersByEventPk = new DataLoader<number, Order[]>(async (pks) =>
+    manyByKey(pks, await this.store.ordersOfEvents(pks)),
+  );
+
+  readonly ordersByResourcePk = new DataLoader<number, Order[]>(async (pks) =>
+    manyByKey(pks, await this.store.ordersOfResources(pks)),
+  );
+
+  readonly itemsByOrderId = new DataLoader<string, OrderItem[]>(async (ids) => {
+    const items = await this.store.itemsOfOrders(ids);
+    return manyByKey(
+      ids,
+      items.map((item) => [item.orderId, item] as const),
+    );
+  });
+
+  private readonly pageLoader = new DataLoader<PageKey, Page<unknown>, string>(
+    async (keys) => {
+      const groups = new Map<string, PageKey[]>();
+      for (const key of keys) groups.set(key.group, [...(groups.get(key.group) ?? []), key]);
+      const results = new Map<string, Page<unknown>>();
+      await Promise.all(
+        [...groups].map(async ([group, members]) => {
+          const { entity, spec, page } = members[0];
+          const pages = await this.store.pages(
+            entity,
+            spec,
+            members.map((member) => member.parent),
+            page,
+          );
+          for (const [parent, result] of pages) results.set(`${group}\u0000${parent}`, result);
+        }),
+      );
+      return keys.map((key) => results.get(pageCacheKey(key))!);
+    },
+    { cacheKeyFn: pageCacheKey },
+  );
+
+  private readonly countLoader = new DataLoader<CountKey, number, string>(
+    async (keys) => {
+      const groups = new Map<string, CountKey[]>();
+      for (const key of keys) groups.set(key.group, [...(groups.get(key.group) ?? []), key]);
+      const results = new Map<string, number>();
+      await Promise.all(
+        [...groups].map(async ([group, members]) => {
+          const counts = await this.store.counts(
+            members[0].spec,
+            members.map((member) => member.parent),
+          );
+          for (const [parent, count] of counts) results.set(`${group}\u0000${parent}`, count);
+        }),
+      );
+      return keys.map((key) => results.get(pageCacheKey(key)) ?? 0);
+    },
+    { cacheKeyFn: pageCacheKey },
+  );
+
+  /** One page of a list for one parent (null for a root list), batched with its siblings. */
+  async page<T>(entity: new () => T, spec: ListSpec, page: PageRequest, parent: unknown = null): Promise<Page<T>> {
+    const group = JSON.stringify([entity.name, spec, page]);
+    const result = (await this.pageLoader.load({ entity, spec, page, parent, group })) as Page<T>;
+    if (entity === (Event as unknown)) this.prime(result.nodes as Event[]);
+    return result;
+  }
+
+  /** The number of rows in a list for one parent, cursors ignored, batched likewise. */
+  count(spec: ListSpec, parent: unknown = null): Promise<number> {
+    return this.countLoader.load({ spec, parent, group: JSON.stringify(spec) });
+  }
+
+  /** Events read by a list are cached for the lookups that follow (node, event). */
+  private prime(events: Event[]): Event[] {
+    for (const event of events) {
+      this.eventByPk.prime(event.pk, event);
+      this.eventByEventId.prime(event.eventId, event);
+    }
+    return events;
+  }
+}
+
+function pageCacheKey(key: { group: string; parent: unknown }): string {
+  return `${key.group}\u0000${parentKey(key.parent)}`;
+}

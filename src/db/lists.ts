@@ -1,0 +1,126 @@
+import type { Dialect } from "./dialect";
+import { keysetCondition, sortValues, type Direction, type PageRequest, type SortColumn } from "./keyset";
+import { and, inList, sql, type Sql } from "./sql";
+
+/** Runs one SQL statement; the Store passes its own, so every statement is counted and scoped. */
+export type QueryFn = (text: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+/**
+ * A list that can be paged by keyset: where its rows come from, how they are filtered
+ * (tenant scope included) and sorted. `parentColumn` makes it a per-parent list (an
+ * account's events), so that the pages of many parents are read in one statement.
+ */
+export interface ListSpec {
+  /** Cursor tag: a cursor of another list or order is rejected. */
+  tag: string;
+  select: string;
+  from: string;
+  where: Sql[];
+  parentColumn: string | null;
+  sort: SortColumn[];
+  direction: Direction;
+}
+
+export interface RawPage {
+  rows: Array<Record<string, unknown>>;
+  cursors: string[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/**
+ * Reads one page per parent in a single statement: a `UNION ALL` of one index-ordered,
+ * limited SELECT per parent (a window function would read every row of every parent).
+ * `parents` is `[null]` for a list without parent.
+ */
+export async function fetchPages(
+  query: QueryFn,
+  d: Dialect,
+  spec: ListSpec,
+  parents: readonly unknown[],
+  page: PageRequest,
+  encode: (values: unknown[]) => string,
+): Promise<Map<string, RawPage>> {
+  const readDirection: Direction = page.backward ? flip(spec.direction) : spec.direction;
+  const keys = spec.sort.map((column, index) => `${column.column} AS _k${index}`).join(", ");
+  const parentSelect = spec.parentColumn ? `, ${spec.parentColumn} AS _parent` : "";
+  const orderBy = spec.sort.map((column) => `${column.column} ${readDirection}`).join(", ");
+  const branches = parents.map((parent) => {
+    const conditions = [...spec.where];
+    if (spec.parentColumn) conditions.push(sql(`${spec.parentColumn} = ?`, parent));
+    if (page.after) conditions.push(keysetCondition(d, spec.sort, page.after, spec.direction, true));
+    if (page.before) conditions.push(keysetCondition(d, spec.sort, page.before, spec.direction, false));
+    const where = and(conditions);
+    return {
+      text: `SELECT ${spec.select}, ${keys}${parentSelect} FROM ${spec.from} WHERE ${where.text} ORDER BY ${orderBy} LIMIT ${page.size + 1}`,
+      params: where.params,
+    };
+  });
+  const statement =
+    branches.length === 1
+      ? branches[0]
+      : {
+          text: branches.map((branch, index) => `SELECT * FROM (${branch.text}) AS p${index}`).join(" UNION ALL "),
+          params: branches.flatMap((branch) => branch.params),
+        };
+  const rows = await query(statement.text, statement.params);
+
+  const grouped = new Map<string, Array<Record<string, unknown>>>();
+  for (const parent of parents) grouped.set(parentKey(parent), []);
+  for (const row of rows) grouped.get(spec.parentColumn ? parentKey(row._parent) : parentKey(null))?.push(row);
+
+  const result = new Map<string, RawPage>();
+  const compare = comparator(d, spec.sort, readDirection);
+  for (const [key, group] of grouped) {
+    // UNION ALL does not promise to keep each branch's order.
+    if (branches.length > 1) group.sort(compare);
+    const hasMore = group.length > page.size;
+    const pageRows = group.slice(0, page.size);
+    if (page.backward) pageRows.reverse();
+    result.set(key, {
+      rows: pageRows,
+      cursors: pageRows.map((row) => encode(sortValues(d, row, spec.sort))),
+      hasNextPage: page.backward ? page.before !== null : hasMore,
+      // A cursor is a row of the list, so a page read after one has rows before it.
+      hasPreviousPage: page.backward ? hasMore : page.after !== null,
+    });
+  }
+  return result;
+}
+
+/** Row counts per parent for `totalCount`, cursors ignored, in one grouped statement. */
+export async function countRows(query: QueryFn, spec: ListSpec, parents: readonly unknown[]): Promise<Map<string, number>> {
+  const conditions = [...spec.where];
+  if (spec.parentColumn) conditions.push(inList(spec.parentColumn, parents));
+  const where = and(conditions);
+  const counts = new Map<string, number>(parents.map((parent) => [parentKey(parent), 0]));
+  const rows = spec.parentColumn
+    ? await query(
+        `SELECT ${spec.parentColumn} AS _parent, COUNT(*) AS n FROM ${spec.from} WHERE ${where.text} GROUP BY ${spec.parentColumn}`,
+        where.params,
+      )
+    : await query(`SELECT COUNT(*) AS n FROM ${spec.from} WHERE ${where.text}`, where.params);
+  for (const row of rows) counts.set(parentKey(spec.parentColumn ? row._parent : null), Number(row.n));
+  return counts;
+}
+
+/** Parents are compared as strings: the database may return a number key as a string. */
+export function parentKey(value: unknown): string {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+function flip(direction: Direction): Direction {
+  return direction === "ASC" ? "DESC" : "ASC";
+}
+
+function comparator(d: Dialect, sort: readonly SortColumn[], direction: Direction) {
+  const sign = direction === "ASC" ? 1 : -1;
+  return (a: Record<string, unknown>, b: Record<string, unknown>): number => {
+    const left = sortValues(d, a, sort);
+    const right = sortValues(d, b, sort);
+    for (let i = 0; i < left.length; i++) {
+      if (left[i] !== right[i]) return (left[i]! < right[i]! ? -1 : 1) * sign;
+    }
+    return 0;
+  };
+}

@@ -1,0 +1,363 @@
+import type { DataSource } from "typeorm";
+import {
+  Account,
+  Event,
+  EventPayload,
+  Order,
+  OrderItem,
+  ReferencedResource,
+  UserIdentity,
+} from "../entities";
+import { dialectOf, type Dialect } from "./dialect";
+import { Hydrator } from "./hydrate";
+import { encodeCursor, type Direction, type PageRequest, type SortColumn } from "./keyset";
+import { countRows, fetchPages, type ListSpec, type RawPage } from "./lists";
+import type { TenantScope } from "./scope";
+import { and, inList, sql, type Sql } from "./sql";
+
+/** Event filter values: fields combine with AND, values within a list with OR. */
+export interface EventFilterValues {
+  eventIds?: string[] | null;
+  eventNames?: string[] | null;
+  eventTypes?: string[] | null;
+  eventRW?: string[] | null;
+  serviceNames?: string[] | null;
+  eventSources?: string[] | null;
+  regions?: string[] | null;
+  accountIds?: string[] | null;
+  principalIds?: string[] | null;
+  userNames?: string[] | null;
+  identityTypes?: string[] | null;
+  accessKeyIds?: string[] | null;
+  sourceIpAddresses?: string[] | null;
+  resourceTypes?: string[] | null;
+  resourceIds?: string[] | null;
+  orderIds?: string[] | null;
+  errorCodes?: string[] | null;
+  failed?: boolean | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+export interface OrderFilterValues {
+  orderIds?: string[] | null;
+  accountIds?: string[] | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+export interface ResourceFilterValues {
+  types?: string[] | null;
+  resourceIds?: string[] | null;
+  accountIds?: string[] | null;
+}
+
+/** What a per-parent event list hangs from. */
+export type EventAnchor = "none" | "account" | "identity" | "resource" | "order";
+export type OrderAnchor = "none" | "account";
+export type ResourceAnchor = "none" | "account";
+
+export interface Page<T> extends Omit<RawPage, "rows"> {
+  nodes: T[];
+}
+
+const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
+  { column: time, kind: "time" },
+  { column: pk, kind: "int" },
+];
+
+/**
+ * The read side's only door to the database. It holds the request's tenant scope and adds
+ * it to every statement; DataLoaders in the request context call it in batches.
+ */
+export class Store {
+  readonly dialect: Dialect;
+  private readonly hydrator: Hydrator;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    readonly scope: TenantScope,
+  ) {
+    this.dialect = dialectOf(dataSource);
+    this.hydrator = new Hydrator(dataSource, this.dialect);
+  }
+
+  private readonly query = (text: string, params: unknown[]): Promise<Array<Record<string, unknown>>> =>
+    this.dataSource.query(text, params);
+
+  private async select<T>(entity: new () => T, text: string, conditions: Sql[]): Promise<T[]> {
+    const where = and(conditions);
+    return this.hydrator.hydrateAll(entity, await this.query(`${text} WHERE ${where.text}`, where.params));
+  }
+
+  // ---- lookups by key (DataLoader batch functions) ----
+
+  eventsByPks(pks: readonly number[]): Promise<Event[]> {
+    return this.select(Event, "SELECT e.* FROM events e", [inList("e.pk", pks), ...this.scope.restrict("e.account_id")]);
+  }
+
+  eventsByEventIds(eventIds: readonly string[]): Promise<Event[]> {
+    return this.select(Event, "SELECT e.* FROM events e", [
+      inList("e.event_id", eventIds),
+      ...this.scope.restrict("e.account_id"),
+    ]);
+  }
+
+  /** Payloads of events already read (and so already scope-checked). */
+  payloadsByEventPks(pks: readonly number[]): Promise<EventPayload[]> {
+    return this.select(EventPayload, "SELECT p.* FROM event_payloads p", [inList("p.event_pk", pks)]);
+  }
+
+  identitiesByPks(pks: readonly number[]): Promise<UserIdentity[]> {
+    return this.select(UserIdentity, "SELECT i.* FROM identities i", [
+      inList("i.pk", pks),
+      ...this.scope.restrict("i.account_id"),
+    ]);
+  }
+
+  identitiesByKeys(keys: readonly string[]): Promise<UserIdentity[]> {
+    return this.select(UserIdentity, "SELECT i.* FROM identities i", [
+      inList("i.identity_key", keys),
+      ...this.scope.restrict("i.account_id"),
+    ]);
+  }
+
+  accountsByIds(accountIds: readonly string[]): Promise<Account[]> {
+    return this.select(Account, "SELECT a.* FROM accounts a", [
+      inList("a.account_id", accountIds),
+      ...this.scope.restrict("a.account_id"),
+    ]);
+  }
+
+  ordersByIds(orderIds: readonly string[]): Promise<Order[]> {
+    return this.select(Order, "SELECT o.* FROM orders o", [
+      inList("o.order_id", orderIds),
+      ...this.scope.restrict("o.account_id"),
+    ]);
+  }
+
+  resourcesByPks(pks: readonly number[]): Promise<ReferencedResource[]> {
+    return this.select(ReferencedResource, "SELECT r.* FROM resources r", [
+      inList("r.pk", pks),
+      ...this.scope.restrict("r.account_id"),
+    ]);
+  }
+
+  /** Resources by (type, resourceId); reads by ID (the unique index's prefix), then matches types. */
+  async resourcesByKeys(keys: ReadonlyArray<{ type: string; resourceId: string }>): Promise<ReferencedResource[]> {
+    const wanted = new Set(keys.map((key) => `${key.type}\u0000${key.resourceId}`));
+    const rows = await this.select(ReferencedResource, "SELECT r.* FROM resources r", [
+      inList("r.resource_id", [...new Set(keys.map((key) => key.resourceId))]),
+      ...this.scope.restrict("r.account_id"),
+    ]);
+    return rows.filter((row) => wanted.has(`${row.type}\u0000${row.resourceId}`));
+  }
+
+  /** Resources each event references, as (eventPk, resource) pairs. */
+  async resourcesOfEvents(eventPks: readonly number[]): Promise<Array<[number, ReferencedResource]>> {
+    const where = and([inList("er.event_pk", eventPks), ...this.scope.restrict("r.account_id")]);
+    const rows = await this.query(
+      `SELECT er.event_pk AS _parent, r.* FROM event_resources er JOIN resources r ON r.pk = er.resource_pk WHERE ${where.text} ORDER BY r.pk`,
+      where.params,
+    );
+    return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(ReferencedResource, row)]);
+  }
+
+  /** Orders each event names, as (eventPk, order) pairs. */
+  async ordersOfEvents(eventPks: readonly number[]): Promise<Array<[number, Order]>> {
+    const where = and([inList("eo.event_pk", eventPks), ...this.scope.restrict("o.account_id")]);
+    const rows = await this.query(
+      `SELECT eo.event_pk AS _parent, o.* FROM event_orders eo JOIN orders o ON o.order_id = eo.order_id WHERE ${where.text} ORDER BY o.order_id`,
+      where.params,
+    );
+    return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(Order, row)]);
+  }
+
+  /** Orders that bought each resource, as (resourcePk, order) pairs. */
+  async ordersOfResources(resourcePks: readonly number[]): Promise<Array<[number, Order]>> {
+    const where = and([inList("oi.resource_pk", resourcePks), ...this.scope.restrict("o.account_id")]);
+    const rows = await this.query(
+      `SELECT oi.resource_pk AS _parent, o.* FROM order_items oi JOIN orders o ON o.order_id = oi.order_id WHERE ${where.text} ORDER BY o.created_at, o.order_id`,
+      where.params,
+    );
+    return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(Order, row)]);
+  }
+
+  /** Items of orders already read (and so already scope-checked). */
+  itemsOfOrders(orderIds: readonly string[]): Promise<OrderItem[]> {
+    return this.select(OrderItem, "SELECT oi.* FROM order_items oi", [inList("oi.order_id", orderIds)]);
+  }
+
+  // ---- keyset-paged lists ----
+
+  eventList(anchor: EventAnchor, filter: EventFilterValues | null | undefined, direction: Direction): ListSpec {
+    const base = { tag: `ev${direction[0]}`, select: "e.*", direction };
+    const where = [...this.eventFilter(filter ?? {}), ...this.scope.restrict("e.account_id")];
+    switch (anchor) {
+      case "resource":
+        return {
+          ...base,
+          from: "event_resources er JOIN events e ON e.pk = er.event_pk",
+          where,
+          parentColumn: "er.resource_pk",
+          sort: EVENT_SORT("er.event_time", "er.event_pk"),
+        };
+      case "order":
+        return {
+          ...base,
+          from: "event_orders eo JOIN events e ON e.pk = eo.event_pk",
+          where,
+          parentColumn: "eo.order_id",
+          sort: EVENT_SORT("eo.event_time", "eo.event_pk"),
+        };
+      default:
+        return {
+          ...base,
+          from: "events e",
+          where,
+          parentColumn: anchor === "account" ? "e.account_id" : anchor === "identity" ? "e.identity_pk" : null,
+          sort: EVENT_SORT("e.event_time", "e.pk"),
+        };
+    }
+  }
+
+  orderList(anchor: OrderAnchor, filter: OrderFilterValues | null | undefined): ListSpec {
+    const f = filter ?? {};
+    const where: Sql[] = [...this.scope.restrict("o.account_id")];
+    if (f.orderIds?.length) where.push(inList("o.order_id", f.orderIds));
+    if (f.accountIds?.length) where.push(inList("o.account_id", f.accountIds));
+    if (f.from) where.push(sql("o.created_at >= ?", this.dialect.time(f.from)));
+    if (f.to) where.push(sql("o.created_at < ?", this.dialect.time(f.to)));
+    return {
+      tag: "or",
+      select: "o.*",
+      from: "orders o",
+      where,
+      parentColumn: anchor === "account" ? "o.account_id" : null,
+      sort: [
+        { column: "o.created_at", kind: "time" },
+        { column: "o.order_id", kind: "string" },
+      ],
+      direction: "DESC",
+    };
+  }
+
+  resourceList(anchor: ResourceAnchor, filter: ResourceFilterValues | null | undefined): ListSpec {
+    const f = filter ?? {};
+    const where: Sql[] = [...this.scope.restrict("r.account_id")];
+    if (f.types?.length) where.push(inList("r.type", f.types));
+    if (f.resourceIds?.length) where.push(inList("r.resource_id", f.resourceIds));
+    if (f.accountIds?.length) where.push(inList("r.account_id", f.accountIds));
+    return {
+      tag: "rs",
+      select: "r.*",
+      from: "resources r",
+      where,
+      parentColumn: anchor === "account" ? "r.account_id" : null,
+      sort: [{ column: "r.pk", kind: "int" }],
+      direction: "ASC",
+    };
+  }
+
+  identityList(): ListSpec {
+    return {
+      tag: "id",
+      select: "i.*",
+      from: "identities i",
+      where: this.scope.restrict("i.account_id"),
+      parentColumn: "i.account_id",
+      sort: [{ column: "i.pk", kind: "int" }],
+      direction: "ASC",
+    };
+  }
+
+  accountList(): ListSpec {
+    return {
+      tag: "ac",
+      select: "a.*",
+      from: "accounts a",
+      where: this.scope.restrict("a.account_id"),
+      parentColumn: null,
+      sort: [{ column: "a.account_id", kind: "string" }],
+      direction: "ASC",
+    };
+  }
+
+  async pages<T>(
+    entity: new () => T,
+    spec: ListSpec,
+    parents: readonly unknown[],
+    page: PageRequest,
+  ): Promise<Map<string, Page<T>>> {
+    const raw = await fetchPages(this.query, this.dialect, spec, parents, page, (values) =>
+      encodeCursor(spec.tag, values),
+    );
+    const pages = new Map<string, Page<T>>();
+    for (const [key, { rows, ...info }] of raw) {
+      pages.set(key, { ...info, nodes: this.hydrator.hydrateAll(entity, rows) });
+    }
+    return pages;
+  }
+
+  counts(spec: ListSpec, parents: readonly unknown[]): Promise<Map<string, number>> {
+    return countRows(this.query, spec, parents);
+  }
+
+  /**
+   * EventFilter as conditions on `events e`. Identity fields become one subquery on
+   * identities (served by their indexes, then ix_events_identity_time); resource and order
+   * fields become semi-joins on the link tables. Empty lists do not filter.
+   */
+  private eventFilter(f: EventFilterValues): Sql[] {
+    const d = this.dialect;
+    const where: Sql[] = [];
+    const list = (column: string, values: string[] | null | undefined) => {
+      if (values?.length) where.push(inList(column, values));
+    };
+    list("e.event_id", f.eventIds);
+    list("e.event_name", f.eventNames);
+    list("e.event_type", f.eventTypes);
+    list("e.event_rw", f.eventRW);
+    list("e.service_name", f.serviceNames);
+    list("e.event_source", f.eventSources);
+    list("e.acs_region", f.regions);
+    list("e.account_id", f.accountIds);
+    list("e.source_ip_address", f.sourceIpAddresses);
+    list("e.error_code", f.errorCodes);
+    if (f.failed != null) where.push(sql("e.failed = ?", d.bool(f.failed)));
+    if (f.from) where.push(sql("e.event_time >= ?", d.time(f.from)));
+    if (f.to) where.push(sql("e.event_time < ?", d.time(f.to)));
+
+    const identity: Sql[] = [];
+    const identityList = (column: string, values: string[] | null | undefined) => {
+      if (values?.length) identity.push(inList(column, values));
+    };
+    identityList("i.principal_id", f.principalIds);
+    identityList("i.user_name", f.userNames);
+    identityList("i.type", f.identityTypes);
+    identityList("i.access_key_id", f.accessKeyIds);
+    if (identity.length) {
+      const sub = and(identity);
+      where.push({ text: `e.identity_pk IN (SELECT i.pk FROM identities i WHERE ${sub.text})`, params: sub.params });
+    }
+    if (f.resourceIds?.length) {
+      const sub = inList("rr.resource_id", f.resourceIds);
+      where.push({
+        text: `e.pk IN (SELECT err.event_pk FROM event_resources err JOIN resources rr ON rr.pk = err.resource_pk WHERE ${sub.text})`,
+        params: sub.params,
+      });
+    }
+    if (f.resourceTypes?.length) {
+      const sub = inList("rt.type", f.resourceTypes);
+      where.push({
+        text: `e.pk IN (SELECT ert.event_pk FROM event_resources ert JOIN resources rt ON rt.pk = ert.resource_pk WHERE ${sub.text})`,
+        params: sub.params,
+      });
+    }
+    if (f.orderIds?.length) {
+      const sub = inList("eof.order_id", f.orderIds);
+      where.push({ text: `e.pk IN (SELECT eof.event_pk FROM event_orders eof WHERE ${sub.text})`, params: sub.params });
+    }
+    return where;
+  }
+}

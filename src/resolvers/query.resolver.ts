@@ -1,0 +1,112 @@
+import { Arg, Args, Ctx, ID, Query, Resolver } from "type-graphql";
+import { EVENT_CATALOG } from "../catalog";
+import type { Context } from "../context";
+import { Account, Event, Order, ReferencedResource } from "../entities";
+import { UserInputError } from "../schema/errors";
+import { decodeGlobalId } from "../schema/global-id";
+import { Node } from "../schema/node";
+import { AccountConnection, EventConnection, OrderConnection, ResourceConnection } from "./connections";
+import { EventDefinition } from "./event-definition.type";
+import { EventsArgs, OrdersArgs, PageArgs, ResourcesArgs } from "./list.args";
+import { checkFilterLists, connection, eventsConnection } from "./lists";
+
+@Resolver()
+export class QueryResolver {
+  @Query(() => Node, {
+    nullable: true,
+    description: "Any object by its global `id`. Example: `{ node(id: \"...\") { id ... on Event { eventName } } }`",
+  })
+  async node(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Node | null> {
+    const [typename, ...key] = decodeGlobalId(id);
+    switch (typename) {
+      case "Event":
+        return ctx.eventByEventId.load(key[0]);
+      case "Account":
+        return ctx.accountById.load(key[0]);
+      case "UserIdentity":
+        return ctx.identityByKey.load(key[0]);
+      case "Order":
+        return ctx.orderById.load(key[0]);
+      case "ReferencedResource":
+        return ctx.resourceByKey.load({ type: key[0], resourceId: key[1] ?? "" });
+      default:
+        throw new UserInputError(`Invalid node ID '${id}': unknown type '${typename}'.`, "id");
+    }
+  }
+
+  @Query(() => Event, {
+    nullable: true,
+    description: "One event by its ActionTrail event ID. Example: `{ event(eventId: \"2546c4b7-...\") { eventName eventTime } }`",
+  })
+  event(@Arg("eventId", () => ID) eventId: string, @Ctx() ctx: Context): Promise<Event | null> {
+    return ctx.eventByEventId.load(eventId);
+  }
+
+  @Query(() => EventConnection, {
+    description:
+      "Events matching any combination of filters, newest first by default, in keyset-paged slices. " +
+      'Example: `{ events(filter: {accountIds: ["151266687691****"], failed: true}, first: 50) { edges { node { eventName eventTime } } pageInfo { endCursor hasNextPage } } }`',
+  })
+  events(@Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
+    return eventsConnection(ctx, "none", null, args);
+  }
+
+  @Query(() => Account, {
+    nullable: true,
+    description: "One account by ID. Example: `{ account(accountId: \"151266687691****\") { orders { nodes { orderId } } } }`",
+  })
+  account(@Arg("accountId", () => ID) accountId: string, @Ctx() ctx: Context): Promise<Account | null> {
+    return ctx.accountById.load(accountId);
+  }
+
+  @Query(() => AccountConnection, {
+    description: "Every account seen, by account ID. Example: `{ accounts(first: 10) { nodes { accountId } } }`",
+  })
+  accounts(@Args(() => PageArgs) args: PageArgs, @Ctx() ctx: Context) {
+    return connection(ctx, AccountConnection, Account, ctx.store.accountList(), args);
+  }
+
+  @Query(() => Order, {
+    nullable: true,
+    description: "One order by ID. Example: `{ order(orderId: \"2105464****\") { items { resource { resourceId } articleConfig } } }`",
+  })
+  order(@Arg("orderId", () => ID) orderId: string, @Ctx() ctx: Context): Promise<Order | null> {
+    return ctx.orderById.load(orderId);
+  }
+
+  @Query(() => OrderConnection, {
+    description: "Orders, newest first. Example: `{ orders(filter: {from: \"2021-08-01T00:00:00Z\"}) { nodes { orderId createdAt } } }`",
+  })
+  orders(@Args(() => OrdersArgs) args: OrdersArgs, @Ctx() ctx: Context) {
+    checkFilterLists(args.filter ?? {});
+    return connection(ctx, OrderConnection, Order, ctx.store.orderList("none", args.filter), args);
+  }
+
+  @Query(() => ReferencedResource, {
+    nullable: true,
+    description:
+      'One resource by type and ID. Example: `{ resource(type: "ACS::ECS::Instance", resourceId: "i-bp67acfmxazb4p****") { events(first: 5) { nodes { eventName } } } }`',
+  })
+  resource(
+    @Arg("type", () => String) type: string,
+    @Arg("resourceId", () => ID) resourceId: string,
+    @Ctx() ctx: Context,
+  ): Promise<ReferencedResource | null> {
+    return ctx.resourceByKey.load({ type, resourceId });
+  }
+
+  @Query(() => ResourceConnection, {
+    description: 'Resources, in first-seen order. Example: `{ resources(filter: {types: ["ACS::ECS::Instance"]}) { nodes { resourceId } } }`',
+  })
+  resources(@Args(() => ResourcesArgs) args: ResourcesArgs, @Ctx() ctx: Context) {
+    checkFilterLists(args.filter ?? {});
+    return connection(ctx, ResourceConnection, ReferencedResource, ctx.store.resourceList("none", args.filter), args);
+  }
+
+  @Query(() => [EventDefinition], {
+    description: "The catalogued operations (Expenses and Costs OpenAPI) with descriptions. Example: `{ eventCatalog { eventName access } }`",
+  })
+  eventCatalog(): readonly EventDefinition[] {
+    return EVENT_CATALOG as readonly EventDefinition[];
+  }
+}

@@ -1,0 +1,67 @@
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import type { GraphQLSchema } from "graphql";
+import type { DataSource } from "typeorm";
+import { Context } from "../context";
+import { TenantScope } from "../db/scope";
+import { graphiqlPage } from "./graphiql";
+
+export interface AppOptions {
+  dataSource: DataSource;
+  schema: GraphQLSchema;
+  /** Log requests (the CLI turns it on; tests keep it off). */
+  logger?: boolean;
+}
+
+export const GRAPHQL_PATH = "/graphql";
+
+/**
+ * The HTTP server: Fastify with Apollo Server on /graphql (POST, and GET for queries),
+ * GraphiQL for browsers on GET /graphql, and /health for load balancers.
+ */
+export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024 });
+  const apollo = new ApolloServer<Context>({
+    schema: options.schema,
+    // Explorers use GraphiQL and introspection whatever NODE_ENV says.
+    introspection: true,
+    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+
+  const handler = fastifyApolloHandler(apollo, {
+    // One Context per request: its DataLoader caches never outlive the request.
+    context: async () => new Context(options.dataSource, TenantScope.all()),
+  });
+
+  app.route({
+    url: GRAPHQL_PATH,
+    method: ["GET", "POST", "OPTIONS"],
+    // A browser opening the URL gets GraphiQL; everything else goes to Apollo.
+    preHandler: async (request, routeReply) => {
+      // Apollo's handler types this route's reply as a string; the page is a Buffer.
+      const reply = routeReply as unknown as FastifyReply;
+      const query = request.query as Record<string, unknown> | undefined;
+      const wantsPage =
+        request.method === "GET" && !query?.query && (request.headers.accept ?? "").includes("text/html");
+      if (!wantsPage) return;
+      const page = graphiqlPage(GRAPHQL_PATH);
+      reply.header("content-type", "text/html; charset=utf-8").header("etag", page.etag).header("cache-control", "no-cache");
+      if (request.headers["if-none-match"] === page.etag) return reply.code(304).send();
+      if ((request.headers["accept-encoding"] ?? "").includes("gzip")) {
+        return reply.header("content-encoding", "gzip").send(page.gzipped);
+      }
+      return reply.send(page.html);
+    },
+    handler,
+  });
+
+  app.get("/health", async (_request, reply) => {
+    await options.dataSource.query("SELECT 1");
+    return reply.send({ status: "ok" });
+  });
+  app.get("/", async (_request, reply) => reply.redirect(GRAPHQL_PATH));
+  return app;
+}
