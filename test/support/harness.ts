@@ -1,0 +1,95 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { GraphQLSchema } from "graphql";
+import type { DataSource } from "typeorm";
+import { inject } from "vitest";
+import { statementCounter, storeConfig } from "../../src/db/datasource";
+import { openStore } from "../../src/db/open";
+import { ingest, type IngestSummary } from "../../src/ingest/ingest";
+import { parseDocument, type EventSource } from "../../src/ingest/sources";
+import { buildTrailGraphSchema } from "../../src/schema/build";
+import { createApp } from "../../src/server/app";
+import { createTestDatabase } from "./mysql-server";
+import type { StoreKind } from "./stores";
+
+let schema: Promise<GraphQLSchema> | undefined;
+
+/** A fresh, migrated store of one kind, with the real HTTP app in front of it. */
+export interface TestStore {
+  kind: StoreKind;
+  url: string;
+  dataSource: DataSource;
+  app: FastifyInstance;
+  /** Ingests events given as values (each becomes one record of an array document). */
+  ingestEvents(events: unknown[], options?: { defaultAccountId?: string }): Promise<IngestSummary>;
+  /** Runs a GraphQL operation through HTTP; returns the parsed body. */
+  graphql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** SQL statements sent since the store opened. */
+  statements(): number;
+  close(): Promise<void>;
+}
+
+export interface GraphQLResponse<T> {
+  data?: T;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+  let url: string;
+  let cleanup: () => Promise<void>;
+  if (kind === "mysql") {
+    const server = inject("mysqlUrl");
+    if (!server) throw new Error("no MySQL server for this run");
+    const database = await createTestDatabase(server);
+    url = database.url;
+    cleanup = database.drop;
+  } else {
+    const dir = await mkdtemp(join(tmpdir(), "trailgraph-test-"));
+    url = `sqlite:${join(dir, "store.sqlite")}`;
+    cleanup = () => rm(dir, { recursive: true, force: true });
+  }
+  const store = await openStore(storeConfig(url), { migrate: true });
+  schema ??= buildTrailGraphSchema();
+  const app = await createApp({ dataSource: store.dataSource, schema: await schema });
+  const counter = statementCounter(store.dataSource);
+  return {
+    kind,
+    url,
+    dataSource: store.dataSource,
+    app,
+    ingestEvents: (events, options) => ingest(store.dataSource, [arraySource(events)], options),
+    async graphql(query, variables) {
+      const response = await app.inject({
+        method: "POST",
+        url: "/graphql",
+        headers: { "content-type": "application/json" },
+        payload: JSON.stringify({ query, variables }),
+      });
+      return JSON.parse(response.body);
+    },
+    statements: () => counter.count,
+    async close() {
+      await app.close();
+      await store.dataSource.destroy();
+      await cleanup();
+    },
+  };
+}
+
+export function arraySource(events: unknown[], name = "test-input.json"): EventSource {
+  const text = JSON.stringify(events);
+  return {
+    name,
+    async *records() {
+      yield* parseDocument(text);
+    },
+  };
+}
+
+/** Fails with the GraphQL errors when a response has any; returns its data. */
+export function dataOf<T>(response: GraphQLResponse<T>): T {
+  if (response.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
+  return response.data as T;
+}
