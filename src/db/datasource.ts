@@ -27,8 +27,11 @@ export interface StoreConfig {
  * - `sqlite:<path>` (or `sqlite://<path>`, `sqlite::memory:`): an SQLite file;
  * - `mysql://user:pass@host:port/db` or `mariadb://...`: MySQL 8 or MariaDB 10.11.
  */
-export function storeConfig(url: string | undefined = process.env.DATABASE_URL): StoreConfig {
-  const counter = new StatementCounter();
+export function storeConfig(
+  url: string | undefined = process.env.DATABASE_URL,
+  options: { schemaMessages?: boolean } = {},
+): StoreConfig {
+  const counter = new StatementCounter(options.schemaMessages);
   if (!url || url.trim() === "") {
     return sqliteConfig(DEFAULT_SQLITE_PATH, true, counter);
   }

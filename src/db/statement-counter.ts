@@ -9,6 +9,9 @@ export class StatementCounter implements Logger {
   count = 0;
   private readonly echo = process.env.TRAILGRAPH_LOG_SQL === "1";
 
+  /** @param schemaMessages print migration and schema messages (the TypeORM CLI's output). */
+  constructor(private readonly schemaMessages = false) {}
+
   logQuery(query: string, parameters?: unknown[], _queryRunner?: QueryRunner): void {
     this.count++;
     if (this.echo) process.stderr.write(`[sql] ${query} ${parameters?.length ? JSON.stringify(parameters) : ""}\n`);
@@ -20,9 +23,13 @@ export class StatementCounter implements Logger {
   }
 
   logQuerySlow(): void {}
-  logSchemaBuild(): void {}
-  logMigration(message: string): void {
-    if (this.echo) process.stderr.write(`[migration] ${message}\n`);
+  logSchemaBuild(message: string): void {
+    if (this.schemaMessages || this.echo) process.stderr.write(`${message}\n`);
   }
+
+  logMigration(message: string): void {
+    if (this.schemaMessages || this.echo) process.stderr.write(`${message}\n`);
+  }
+
   log(): void {}
 }

@@ -8,6 +8,10 @@ export enum EventAccess {
 registerEnumType(EventAccess, {
   name: "EventAccess",
   description: "Whether an operation reads or changes state.",
+  valuesConfig: {
+    READ: { description: "A query, description or price inquiry: it changes nothing." },
+    WRITE: { description: "An operation that changes state (creates, modifies, pays, deletes)." },
+  },
 });
 
 @ObjectType("EventDefinition", {

@@ -6,7 +6,14 @@ export enum OrderDirection {
   ASC = "ASC",
   DESC = "DESC",
 }
-registerEnumType(OrderDirection, { name: "OrderDirection", description: "Sort direction." });
+registerEnumType(OrderDirection, {
+  name: "OrderDirection",
+  description: "Sort direction.",
+  valuesConfig: {
+    ASC: { description: "Oldest or smallest first." },
+    DESC: { description: "Newest or largest first." },
+  },
+});
 
 export enum EventOrderField {
   EVENT_TIME = "EVENT_TIME",

@@ -16,7 +16,7 @@ export class QueryResolver {
     nullable: true,
     description: "Any object by its global `id`. Example: `{ node(id: \"...\") { id ... on Event { eventName } } }`",
   })
-  async node(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Node | null> {
+  async node(@Arg("id", () => ID, { description: "A global ID from any object's `id` field." }) id: string, @Ctx() ctx: Context): Promise<Node | null> {
     const [typename, ...key] = decodeGlobalId(id);
     switch (typename) {
       case "Event":
@@ -38,7 +38,7 @@ export class QueryResolver {
     nullable: true,
     description: "One event by its ActionTrail event ID. Example: `{ event(eventId: \"2546c4b7-...\") { eventName eventTime } }`",
   })
-  event(@Arg("eventId", () => ID) eventId: string, @Ctx() ctx: Context): Promise<Event | null> {
+  event(@Arg("eventId", () => ID, { description: "ActionTrail's eventId." }) eventId: string, @Ctx() ctx: Context): Promise<Event | null> {
     return ctx.eventByEventId.load(eventId);
   }
 
@@ -55,7 +55,7 @@ export class QueryResolver {
     nullable: true,
     description: "One account by ID. Example: `{ account(accountId: \"151266687691****\") { orders { nodes { orderId } } } }`",
   })
-  account(@Arg("accountId", () => ID) accountId: string, @Ctx() ctx: Context): Promise<Account | null> {
+  account(@Arg("accountId", () => ID, { description: "The account ID, e.g. `151266687691****`." }) accountId: string, @Ctx() ctx: Context): Promise<Account | null> {
     return ctx.accountById.load(accountId);
   }
 
@@ -70,7 +70,7 @@ export class QueryResolver {
     nullable: true,
     description: "One order by ID. Example: `{ order(orderId: \"2105464****\") { items { resource { resourceId } articleConfig } } }`",
   })
-  order(@Arg("orderId", () => ID) orderId: string, @Ctx() ctx: Context): Promise<Order | null> {
+  order(@Arg("orderId", () => ID, { description: "The order ID, e.g. `2105464****`." }) orderId: string, @Ctx() ctx: Context): Promise<Order | null> {
     return ctx.orderById.load(orderId);
   }
 
@@ -88,8 +88,8 @@ export class QueryResolver {
       'One resource by type and ID. Example: `{ resource(type: "ACS::ECS::Instance", resourceId: "i-bp67acfmxazb4p****") { events(first: 5) { nodes { eventName } } } }`',
   })
   resource(
-    @Arg("type", () => String) type: string,
-    @Arg("resourceId", () => ID) resourceId: string,
+    @Arg("type", () => String, { description: "Resource type, e.g. `ACS::ECS::Instance`." }) type: string,
+    @Arg("resourceId", () => ID, { description: "Resource ID, e.g. `i-bp67acfmxazb4p****`." }) resourceId: string,
     @Ctx() ctx: Context,
   ): Promise<ReferencedResource | null> {
     return ctx.resourceByKey.load({ type, resourceId });

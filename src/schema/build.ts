@@ -20,11 +20,15 @@ export const RESOLVERS = [
 ] as const;
 
 /** The executable schema. Built once per process; it holds no per-request state. */
-export function buildTrailGraphSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildTrailGraphSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     scalarsMap,
     validate: false,
     emitSchemaFile: false,
   });
+  // type-graphql has no decorator for the root type's description.
+  schema.getQueryType()!.description =
+    "ActionTrail events as a graph: start from an account, an order, a resource or a filtered event list.";
+  return schema;
 }
