@@ -2,7 +2,7 @@ import { gzipSync } from "node:zlib";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 
 /** The query a newcomer sees first: the seed purchase, from account to order to resource. */
-export const WELCOME_QUERY = `# TrailGraph: ActionTrail events as a graph. Press the run button.
+export const WELCOME_QUERY = `# Press ▶ to walk accounts → orders → resources → events
 {
   accounts(first: 5) {
     nodes {
