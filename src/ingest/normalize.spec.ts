@@ -244,7 +244,11 @@ describe("normalizeEvent: orders", () => {
       }),
     );
     expect(normalized.orders).toEqual([
-      { orderId: "123", isPurchase: false, items: [{ type: "ACS::ECS::Instance", resourceId: "i-x", articleConfig: null }] },
+      {
+        orderId: "123",
+        isPurchase: false,
+        items: [{ type: "ACS::ECS::Instance", resourceId: "i-x", articleConfig: null }],
+      },
     ]);
     expect(normalized.resources).toEqual([{ type: "ACS::ECS::Instance", resourceId: "i-x" }]);
   });

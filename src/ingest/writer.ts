@@ -29,14 +29,16 @@ export class EventWriter {
   }
 
   async write(batch: readonly NormalizedEvent[]): Promise<WriteResult> {
-    const events = uniqueBy(batch, (event) => event.eventId);
-    if (events.length === 0) return { inserted: 0, duplicates: batch.length };
-    const inserted = await this.dataSource.transaction((manager) => this.writeInTransaction(manager, events));
+    if (batch.length === 0) return { inserted: 0, duplicates: 0 };
+    const inserted = await this.dataSource.transaction((manager) => this.writeInTransaction(manager, [...batch]));
     return { inserted, duplicates: batch.length - inserted };
   }
 
   private async writeInTransaction(manager: EntityManager, events: NormalizedEvent[]): Promise<number> {
     const d = this.dialect;
+    // The first copy of an event is the one stored. Every copy still adds the links it carries,
+    // as a re-delivery in a later batch does, so that batch boundaries never change the result.
+    const stored = uniqueBy(events, (event) => event.eventId);
 
     await this.upsertAccounts(manager, events);
     const identityPks = await this.insertIdentities(manager, events);
@@ -45,12 +47,12 @@ export class EventWriter {
       manager,
       `${d.insertIgnore} events`,
       EVENT_COLUMNS,
-      events.map((event) => eventRow(d, event, event.identity ? identityPks.get(event.identity.identityKey)! : null)),
+      stored.map((event) => eventRow(d, event, event.identity ? identityPks.get(event.identity.identityKey)! : null)),
     );
     const eventPks = await this.selectKeys(
       manager,
       "SELECT pk, event_id AS k FROM events WHERE event_id IN",
-      events.map((event) => event.eventId),
+      stored.map((event) => event.eventId),
     );
     const pkOf = (event: NormalizedEvent) => eventPks.get(event.eventId)!;
 
@@ -58,7 +60,7 @@ export class EventWriter {
       manager,
       `${d.insertIgnore} event_payloads`,
       ["event_pk", "request_parameters", "response_elements", "additional_event_data", "raw"],
-      events.map((event) => [
+      stored.map((event) => [
         pkOf(event),
         json(event.payload.requestParameters),
         json(event.payload.responseElements),

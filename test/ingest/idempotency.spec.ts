@@ -1,0 +1,514 @@
+import { readFileSync } from "node:fs";
+import type { DataSource } from "typeorm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingest, type IngestSummary } from "../../src/ingest/ingest";
+import { arraySource, dataOf, openTestStore, type TestStore } from "../support/harness";
+import { storesUnderTest } from "../support/stores";
+
+const samples = JSON.parse(readFileSync("samples/events.json", "utf8")) as Record<string, unknown>[];
+
+const TABLES = [
+  "accounts",
+  "events",
+  "event_payloads",
+  "identities",
+  "resources",
+  "orders",
+  "order_items",
+  "event_resources",
+  "event_orders",
+] as const;
+
+type Row = Record<string, string | null>;
+
+/** A column value as a string, the same way whatever the driver returned (Date, Buffer, parsed JSON, number). */
+function normalizeValue(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toString("utf8");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function normalizeRow(row: Record<string, unknown>, omit: readonly string[] = []): Row {
+  const out: Row = {};
+  for (const key of Object.keys(row).sort()) if (!omit.includes(key)) out[key] = normalizeValue(row[key]);
+  return out;
+}
+
+async function columnsOf(dataSource: DataSource, table: string): Promise<string[]> {
+  const rows: Array<{ name: string }> =
+    dataSource.options.type === "better-sqlite3"
+      ? await dataSource.query(`SELECT name FROM pragma_table_info('${table}') ORDER BY cid`)
+      : await dataSource.query(
+          "SELECT column_name AS name FROM information_schema.columns " +
+            "WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+          [table],
+        );
+  const names = rows.map((row) => row.name ?? (row as Record<string, string>).NAME);
+  expect(names.length, `columns of ${table}`).toBeGreaterThan(0);
+  return names;
+}
+
+/** Every row of every table, surrogate keys included, in a stable order. */
+async function snapshot(dataSource: DataSource): Promise<Record<string, Row[]>> {
+  const result: Record<string, Row[]> = {};
+  for (const table of TABLES) {
+    const columns = await columnsOf(dataSource, table);
+    const rows: Record<string, unknown>[] = await dataSource.query(
+      `SELECT * FROM ${table} ORDER BY ${columns.join(", ")}`,
+    );
+    result[table] = rows.map((row) => normalizeRow(row));
+  }
+  return result;
+}
+
+/**
+ * Every table with surrogate keys replaced by the natural keys they stand for (event ID,
+ * identity key, resource type and ID), so that two stores filled in different orders compare.
+ */
+async function logicalSnapshot(dataSource: DataSource): Promise<Record<string, string[]>> {
+  const queries: Record<(typeof TABLES)[number], [sql: string, omit: string[]]> = {
+    accounts: ["SELECT * FROM accounts", []],
+    events: [
+      "SELECT e.*, i.identity_key AS identity_ref FROM events e LEFT JOIN identities i ON i.pk = e.identity_pk",
+      ["pk", "identity_pk"],
+    ],
+    event_payloads: [
+      "SELECT p.*, e.event_id AS event_ref FROM event_payloads p LEFT JOIN events e ON e.pk = p.event_pk",
+      ["event_pk"],
+    ],
+    identities: ["SELECT * FROM identities", ["pk"]],
+    resources: ["SELECT * FROM resources", ["pk"]],
+    orders: [
+      "SELECT o.*, e.event_id AS purchase_event_ref FROM orders o LEFT JOIN events e ON e.pk = o.purchase_event_pk",
+      ["purchase_event_pk"],
+    ],
+    order_items: [
+      "SELECT oi.*, r.type AS resource_type, r.resource_id AS resource_ref " +
+        "FROM order_items oi LEFT JOIN resources r ON r.pk = oi.resource_pk",
+      ["resource_pk"],
+    ],
+    event_resources: [
+      "SELECT er.*, e.event_id AS event_ref, r.type AS resource_type, r.resource_id AS resource_ref " +
+        "FROM event_resources er LEFT JOIN events e ON e.pk = er.event_pk LEFT JOIN resources r ON r.pk = er.resource_pk",
+      ["event_pk", "resource_pk"],
+    ],
+    event_orders: [
+      "SELECT eo.*, e.event_id AS event_ref FROM event_orders eo LEFT JOIN events e ON e.pk = eo.event_pk",
+      ["event_pk"],
+    ],
+  };
+  const result: Record<string, string[]> = {};
+  for (const table of TABLES) {
+    const [sql, omit] = queries[table];
+    const rows: Record<string, unknown>[] = await dataSource.query(sql);
+    result[table] = rows.map((row) => JSON.stringify(normalizeRow(row, omit))).sort();
+  }
+  return result;
+}
+
+async function count(dataSource: DataSource, table: string): Promise<number> {
+  const [row] = await dataSource.query(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(row.n);
+}
+
+/** A fixed permutation (seeded), different from file order and from its reverse. */
+function shuffled<T>(items: readonly T[], seed = 7): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+function expectNothingNew(summary: IngestSummary, delivered: number): void {
+  expect(summary.read).toBe(delivered);
+  expect(summary.inserted).toBe(0);
+  expect(summary.duplicates).toBe(delivered);
+  expect(summary.rejected).toEqual([]);
+}
+
+describe.each(storesUnderTest())("ingesting the same events again changes nothing ($kind)", ({ kind, available }) => {
+  let store: TestStore;
+  let first: IngestSummary;
+  let reference: Record<string, Row[]>;
+
+  beforeAll(async () => {
+    if (!available) return;
+    store = await openTestStore(kind);
+    first = await store.ingestEvents(samples);
+    reference = await snapshot(store.dataSource);
+  });
+  afterAll(async () => store?.close());
+
+  it.skipIf(!available)("the first ingest stores every sample and fills every table", async () => {
+    expect(first.read).toBe(samples.length);
+    expect(first.inserted).toBe(samples.length);
+    expect(first.duplicates).toBe(0);
+    expect(first.rejected).toEqual([]);
+    for (const table of TABLES) expect(reference[table].length, table).toBeGreaterThan(0);
+    expect(reference.events).toHaveLength(samples.length);
+    expect(reference.event_payloads).toHaveLength(samples.length);
+    expect(dataOf(await store.graphql("{ events { totalCount } }")).events.totalCount).toBe(samples.length);
+  });
+
+  it.skipIf(!available)("the same events, in the same order", async () => {
+    expectNothingNew(await store.ingestEvents(samples), samples.length);
+    expect(await snapshot(store.dataSource)).toEqual(reference);
+  });
+
+  it.skipIf(!available)("the same events, reversed and shuffled", async () => {
+    expectNothingNew(await store.ingestEvents([...samples].reverse()), samples.length);
+    expect(await snapshot(store.dataSource)).toEqual(reference);
+    expectNothingNew(await store.ingestEvents(shuffled(samples)), samples.length);
+    expect(await snapshot(store.dataSource)).toEqual(reference);
+  });
+
+  it.skipIf(!available)("the same events, in two overlapping halves", async () => {
+    const firstHalf = samples.slice(0, 40);
+    const secondHalf = samples.slice(27);
+    expectNothingNew(await store.ingestEvents(firstHalf), firstHalf.length);
+    expectNothingNew(await store.ingestEvents(secondHalf), secondHalf.length);
+    expect(await snapshot(store.dataSource)).toEqual(reference);
+  });
+
+  it.skipIf(!available)("the same events, in batches of 7", async () => {
+    const summary = await ingest(store.dataSource, [arraySource(shuffled(samples, 11))], { batchSize: 7 });
+    expectNothingNew(summary, samples.length);
+    expect(await snapshot(store.dataSource)).toEqual(reference);
+  });
+
+  it.skipIf(!available)("the same events, from two sources in one run", async () => {
+    const summary = await ingest(
+      store.dataSource,
+      [arraySource(samples.slice(0, 30), "a.json"), arraySource(samples.slice(20), "b.json")],
+      { batchSize: 25 },
+    );
+    expect(summary.sources).toBe(2);
+    expectNothingNew(summary, 30 + samples.length - 20);
+    expect(await snapshot(store.dataSource)).toEqual(reference);
+  });
+});
+
+describe.each(storesUnderTest())("the stored graph does not depend on ingest order ($kind)", ({ kind, available }) => {
+  let reference: Record<string, string[]>;
+
+  /** Ingests with `fill` into a fresh store; returns its logical snapshot. */
+  async function filled(fill: (store: TestStore) => Promise<void>): Promise<Record<string, string[]>> {
+    const store = await openTestStore(kind);
+    try {
+      await fill(store);
+      return await logicalSnapshot(store.dataSource);
+    } finally {
+      await store.close();
+    }
+  }
+
+  beforeAll(async () => {
+    if (!available) return;
+    reference = await filled(async (store) => {
+      await store.ingestEvents(samples);
+    });
+  });
+
+  it.skipIf(!available)("reversed, into a fresh store", async () => {
+    expect(
+      await filled(async (store) => {
+        const summary = await store.ingestEvents([...samples].reverse());
+        expect(summary.inserted).toBe(samples.length);
+      }),
+    ).toEqual(reference);
+  });
+
+  it.skipIf(!available)("shuffled, in batches of 7, into a fresh store", async () => {
+    expect(
+      await filled(async (store) => {
+        const summary = await ingest(store.dataSource, [arraySource(shuffled(samples, 3))], { batchSize: 7 });
+        expect(summary.inserted).toBe(samples.length);
+        expect(summary.duplicates).toBe(0);
+      }),
+    ).toEqual(reference);
+  });
+
+  it.skipIf(!available)("in two overlapping halves, the later half first, into a fresh store", async () => {
+    expect(
+      await filled(async (store) => {
+        const later = await store.ingestEvents(samples.slice(27));
+        expect(later.inserted).toBe(samples.length - 27);
+        const earlier = await store.ingestEvents(samples.slice(0, 40));
+        expect(earlier.inserted).toBe(27);
+        expect(earlier.duplicates).toBe(13);
+      }),
+    ).toEqual(reference);
+  });
+});
+
+/** A small event builder for the targeted cases below. */
+function renewal(eventId: string, eventTime: string, orderId: string, resourceId: string, config?: object) {
+  return {
+    eventId,
+    eventTime,
+    eventName: "Renew",
+    eventType: "AliyunServiceEvent",
+    serviceName: "Ecs",
+    userIdentity: { type: "system" },
+    userAgent: "usercenter2.aliyun.com/renew/auto",
+    recipientAccountId: "500000000000001",
+    referencedResources: { "ACS::ECS::Instance": [resourceId] },
+    additionalEventData: { [orderId]: config ? { resourceId, articleConfig: config } : { resourceId } },
+  };
+}
+
+function purchase(
+  eventId: string,
+  eventTime: string,
+  orderId: string,
+  resourceId: string,
+  accountId = "500000000000001",
+) {
+  return {
+    eventId,
+    eventTime,
+    eventName: "Create",
+    eventType: "ConsoleOperation",
+    serviceName: "Ecs",
+    userIdentity: { type: "root-account", accountId, principalId: accountId, userName: "root" },
+    referencedResources: { "ACS::ECS::Instance": [resourceId] },
+    additionalEventData: { orderIds: orderId, [orderId]: { resourceId, articleConfig: { vm_cpu: "4" } } },
+  };
+}
+
+function orderQuery(eventId: string, eventTime: string, orderId: string, accountId = "500000000000001") {
+  return {
+    eventId,
+    eventTime,
+    eventName: "GetOrderDetail",
+    eventType: "ApiCall",
+    serviceName: "BssOpenApi",
+    userIdentity: { type: "ram-user", accountId, principalId: "2000", userName: "bob" },
+    requestParameters: { OrderId: orderId },
+  };
+}
+
+describe.each(storesUnderTest())("duplicates and later deliveries ($kind)", ({ kind, available }) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    if (available) store = await openTestStore(kind);
+  });
+  afterAll(async () => store?.close());
+
+  const order = async (orderId: string) =>
+    dataOf(
+      await store.graphql(
+        `query($id: ID!) { order(orderId: $id) {
+          orderId createdAt accountId purchaseEvent { eventId }
+          items { articleConfig resource { type resourceId } }
+          events(first: 50) { totalCount }
+        } }`,
+        { id: orderId },
+      ),
+    ).order;
+
+  it.skipIf(!available)("a duplicate inside one batch is stored and counted once", async () => {
+    const a = samples[0];
+    const b = samples[1];
+    const summary = await store.ingestEvents([a, b, a, structuredClone(a)]);
+    expect(summary.read).toBe(4);
+    expect(summary.inserted).toBe(2);
+    expect(summary.duplicates).toBe(2);
+    const [row] = await store.dataSource.query("SELECT COUNT(*) AS n FROM events WHERE event_id = ?", [a.eventId]);
+    expect(Number(row.n)).toBe(1);
+    expect(await count(store.dataSource, "events")).toBe(2);
+    expect(await count(store.dataSource, "event_payloads")).toBe(2);
+    expect(await count(store.dataSource, "event_orders")).toBe(1);
+    expect(await count(store.dataSource, "order_items")).toBe(1);
+    expect((await order("2105464****")).events.totalCount).toBe(1);
+
+    // Across batches too: the repeat lands in a batch of its own.
+    const again = await ingest(store.dataSource, [arraySource([samples[2], a, samples[2]])], { batchSize: 2 });
+    expect(again.inserted).toBe(1);
+    expect(again.duplicates).toBe(2);
+    expect(await count(store.dataSource, "events")).toBe(3);
+  });
+
+  it.skipIf(!available)("a later delivery adds the item configuration an earlier one lacked", async () => {
+    await store.ingestEvents([renewal("renew-noconfig-1", "2021-09-08T00:10:23Z", "9001", "i-late0001")]);
+    let found = await order("9001");
+    expect(found.items).toEqual([
+      { articleConfig: null, resource: { type: "ACS::ECS::Instance", resourceId: "i-late0001" } },
+    ]);
+
+    const summary = await store.ingestEvents([
+      renewal("renew-config-1", "2021-09-08T00:10:24Z", "9001", "i-late0001", { vm_cpu: "8" }),
+    ]);
+    expect(summary.inserted).toBe(1);
+    found = await order("9001");
+    expect(found.items).toEqual([
+      { articleConfig: { vm_cpu: "8" }, resource: { type: "ACS::ECS::Instance", resourceId: "i-late0001" } },
+    ]);
+    expect(found.events.totalCount).toBe(2);
+  });
+
+  it.skipIf(!available)("a later delivery without the configuration never loses it", async () => {
+    await store.ingestEvents([
+      renewal("renew-config-2", "2021-09-08T00:10:23Z", "9002", "i-late0002", { vm_cpu: "8" }),
+    ]);
+    const expected = [
+      { articleConfig: { vm_cpu: "8" }, resource: { type: "ACS::ECS::Instance", resourceId: "i-late0002" } },
+    ];
+    const summary = await store.ingestEvents([
+      renewal("renew-noconfig-2", "2021-09-08T00:10:24Z", "9002", "i-late0002"),
+    ]);
+    expect(summary.inserted).toBe(1);
+    let found = await order("9002");
+    expect(found.items).toEqual(expected);
+    expect(found.events.totalCount).toBe(2);
+    // A re-delivery of the unconfigured event (a duplicate now) loses nothing either.
+    await store.ingestEvents([renewal("renew-noconfig-2", "2021-09-08T00:10:24Z", "9002", "i-late0002")]);
+    found = await order("9002");
+    expect(found.items).toEqual(expected);
+    expect(found.events.totalCount).toBe(2);
+  });
+
+  it.skipIf(!available)("within one batch, the delivery that knows the configuration wins", async () => {
+    await store.ingestEvents([
+      renewal("renew-noconfig-3", "2021-09-08T00:10:23Z", "9003", "i-late0003"),
+      renewal("renew-config-3", "2021-09-08T00:10:24Z", "9003", "i-late0003", { vm_cpu: "16" }),
+      renewal("renew-noconfig-3b", "2021-09-08T00:10:25Z", "9003", "i-late0003"),
+    ]);
+    expect((await order("9003")).items).toEqual([
+      { articleConfig: { vm_cpu: "16" }, resource: { type: "ACS::ECS::Instance", resourceId: "i-late0003" } },
+    ]);
+  });
+
+  it.skipIf(!available)(
+    "a re-delivery of one event that knows more adds the same, in one batch or in two",
+    async () => {
+      // The same eventId twice: the second copy has the configuration and one more resource.
+      const copies = (n: string) => {
+        const sparse = renewal(`redelivered-${n}`, "2021-09-08T00:10:23Z", n, `i-redeliv${n}`);
+        const rich = {
+          ...renewal(`redelivered-${n}`, "2021-09-08T00:10:23Z", n, `i-redeliv${n}`, { vm_cpu: "2" }),
+          referencedResources: { "ACS::ECS::Instance": [`i-redeliv${n}`], "ACS::ECS::Disk": [`d-redeliv${n}`] },
+        };
+        return [sparse, rich];
+      };
+      const oneBatch = await ingest(store.dataSource, [arraySource(copies("9004"))]);
+      const twoBatches = await ingest(store.dataSource, [arraySource(copies("9005"))], { batchSize: 1 });
+      for (const summary of [oneBatch, twoBatches]) {
+        expect(summary.inserted).toBe(1);
+        expect(summary.duplicates).toBe(1);
+      }
+      for (const n of ["9004", "9005"]) {
+        expect((await order(n)).items, `order ${n}`).toEqual([
+          { articleConfig: { vm_cpu: "2" }, resource: { type: "ACS::ECS::Instance", resourceId: `i-redeliv${n}` } },
+        ]);
+        const stored = dataOf(
+          await store.graphql(`query($id: ID!) { event(eventId: $id) { referencedResources { resourceId } } }`, {
+            id: `redelivered-${n}`,
+          }),
+        ).event;
+        expect(stored.referencedResources.map((r: { resourceId: string }) => r.resourceId).sort()).toEqual([
+          `d-redeliv${n}`,
+          `i-redeliv${n}`,
+        ]);
+      }
+    },
+  );
+});
+
+describe.each(storesUnderTest())("first-seen times do not depend on ingest order ($kind)", ({ kind, available }) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    if (available) store = await openTestStore(kind);
+  });
+  afterAll(async () => store?.close());
+
+  const order = async (orderId: string) =>
+    dataOf(
+      await store.graphql(`query($id: ID!) { order(orderId: $id) { createdAt accountId purchaseEvent { eventId } } }`, {
+        id: orderId,
+      }),
+    ).order;
+  const PURCHASE_TIME = "2021-08-02T06:30:17.000Z";
+
+  it.skipIf(!available)("an order's createdAt is its purchase time even when a later mention came first", async () => {
+    await store.ingestEvents([orderQuery("later-9101", "2021-08-02T07:30:00Z", "9101")]);
+    expect((await order("9101")).createdAt).toBe("2021-08-02T07:30:00.000Z");
+    await store.ingestEvents([purchase("buy-9101", "2021-08-02T06:30:17Z", "9101", "i-buy9101")]);
+    expect(await order("9101")).toEqual({
+      createdAt: PURCHASE_TIME,
+      accountId: "500000000000001",
+      purchaseEvent: { eventId: "buy-9101" },
+    });
+  });
+
+  it.skipIf(!available)("the purchase time wins over an earlier (clock-skewed) mention, in any order", async () => {
+    // Earlier mention first, then the purchase.
+    await store.ingestEvents([orderQuery("early-9102", "2021-08-02T05:00:00Z", "9102")]);
+    await store.ingestEvents([purchase("buy-9102", "2021-08-02T06:30:17Z", "9102", "i-buy9102")]);
+    expect((await order("9102")).createdAt).toBe(PURCHASE_TIME);
+    // The purchase first, then an earlier mention.
+    await store.ingestEvents([purchase("buy-9103", "2021-08-02T06:30:17Z", "9103", "i-buy9103")]);
+    await store.ingestEvents([orderQuery("early-9103", "2021-08-02T05:00:00Z", "9103")]);
+    expect(await order("9103")).toEqual({
+      createdAt: PURCHASE_TIME,
+      accountId: "500000000000001",
+      purchaseEvent: { eventId: "buy-9103" },
+    });
+    // All in one batch, the purchase in the middle.
+    await store.ingestEvents([
+      orderQuery("later-9104", "2021-08-02T07:30:00Z", "9104"),
+      purchase("buy-9104", "2021-08-02T06:30:17Z", "9104", "i-buy9104"),
+      orderQuery("early-9104", "2021-08-02T05:00:00Z", "9104"),
+    ]);
+    expect((await order("9104")).createdAt).toBe(PURCHASE_TIME);
+    expect((await order("9104")).purchaseEvent).toEqual({ eventId: "buy-9104" });
+  });
+
+  it.skipIf(!available)("without a purchase, createdAt is the earliest mention's time", async () => {
+    await store.ingestEvents([orderQuery("q-9201-b", "2021-08-12T01:31:40Z", "9201")]);
+    await store.ingestEvents([orderQuery("q-9201-a", "2021-08-12T01:30:05Z", "9201")]);
+    await store.ingestEvents([orderQuery("q-9201-c", "2021-08-12T01:32:18Z", "9201")]);
+    expect(await order("9201")).toEqual({
+      createdAt: "2021-08-12T01:30:05.000Z",
+      accountId: "500000000000001",
+      purchaseEvent: null,
+    });
+    await store.ingestEvents([
+      orderQuery("q-9202-c", "2021-08-12T01:32:18Z", "9202"),
+      orderQuery("q-9202-a", "2021-08-12T01:30:05Z", "9202"),
+      orderQuery("q-9202-b", "2021-08-12T01:31:40Z", "9202"),
+    ]);
+    expect((await order("9202")).createdAt).toBe("2021-08-12T01:30:05.000Z");
+  });
+
+  it.skipIf(!available)(
+    "an account's firstSeenAt is its earliest event's time, whatever the ingest order",
+    async () => {
+      const account = "600000000000001";
+      const firstSeen = async () =>
+        dataOf(await store.graphql(`query($id: ID!) { account(accountId: $id) { firstSeenAt } }`, { id: account }))
+          .account.firstSeenAt;
+      await store.ingestEvents([orderQuery("acct-b", "2021-08-05T00:00:00Z", "9301", account)]);
+      expect(await firstSeen()).toBe("2021-08-05T00:00:00.000Z");
+      await store.ingestEvents([orderQuery("acct-c", "2021-08-09T00:00:00Z", "9301", account)]);
+      expect(await firstSeen()).toBe("2021-08-05T00:00:00.000Z");
+      await store.ingestEvents([
+        orderQuery("acct-d", "2021-08-07T00:00:00Z", "9302", account),
+        orderQuery("acct-a", "2021-08-01T12:00:00Z", "9302", account),
+      ]);
+      expect(await firstSeen()).toBe("2021-08-01T12:00:00.000Z");
+      // A re-delivery of the earliest event, and a later one, leave it there.
+      await store.ingestEvents([
+        orderQuery("acct-a", "2021-08-01T12:00:00Z", "9302", account),
+        orderQuery("acct-e", "2021-08-20T00:00:00Z", "9302", account),
+      ]);
+      expect(await firstSeen()).toBe("2021-08-01T12:00:00.000Z");
+    },
+  );
+});
