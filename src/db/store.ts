@@ -90,102 +90,101 @@ export class Store {
     return this.hydrator.hydrateAll(entity, await this.query(`${text} WHERE ${where.text}`, where.params));
   }
 
+  /** Rows of `from` whose `column` is one of `keys`, within the scope when `scopeColumn` is given. */
+  private lookup<T>(entity: new () => T, from: string, column: string, keys: readonly unknown[], scopeColumn?: string) {
+    const alias = from.split(" ")[1];
+    const scope = scopeColumn ? this.scope.restrict(scopeColumn) : [];
+    return this.select(entity, `SELECT ${alias}.* FROM ${from}`, [inList(column, keys), ...scope]);
+  }
+
   // ---- lookups by key (DataLoader batch functions) ----
 
   eventsByPks(pks: readonly number[]): Promise<Event[]> {
-    return this.select(Event, "SELECT e.* FROM events e", [inList("e.pk", pks), ...this.scope.restrict("e.account_id")]);
+    return this.lookup(Event, "events e", "e.pk", pks, "e.account_id");
   }
 
   eventsByEventIds(eventIds: readonly string[]): Promise<Event[]> {
-    return this.select(Event, "SELECT e.* FROM events e", [
-      inList("e.event_id", eventIds),
-      ...this.scope.restrict("e.account_id"),
-    ]);
+    return this.lookup(Event, "events e", "e.event_id", eventIds, "e.account_id");
   }
 
   /** Payloads of events already read (and so already scope-checked). */
   payloadsByEventPks(pks: readonly number[]): Promise<EventPayload[]> {
-    return this.select(EventPayload, "SELECT p.* FROM event_payloads p", [inList("p.event_pk", pks)]);
+    return this.lookup(EventPayload, "event_payloads p", "p.event_pk", pks);
   }
 
   identitiesByPks(pks: readonly number[]): Promise<UserIdentity[]> {
-    return this.select(UserIdentity, "SELECT i.* FROM identities i", [
-      inList("i.pk", pks),
-      ...this.scope.restrict("i.account_id"),
-    ]);
+    return this.lookup(UserIdentity, "identities i", "i.pk", pks, "i.account_id");
   }
 
   identitiesByKeys(keys: readonly string[]): Promise<UserIdentity[]> {
-    return this.select(UserIdentity, "SELECT i.* FROM identities i", [
-      inList("i.identity_key", keys),
-      ...this.scope.restrict("i.account_id"),
-    ]);
+    return this.lookup(UserIdentity, "identities i", "i.identity_key", keys, "i.account_id");
   }
 
   accountsByIds(accountIds: readonly string[]): Promise<Account[]> {
-    return this.select(Account, "SELECT a.* FROM accounts a", [
-      inList("a.account_id", accountIds),
-      ...this.scope.restrict("a.account_id"),
-    ]);
+    return this.lookup(Account, "accounts a", "a.account_id", accountIds, "a.account_id");
   }
 
   ordersByIds(orderIds: readonly string[]): Promise<Order[]> {
-    return this.select(Order, "SELECT o.* FROM orders o", [
-      inList("o.order_id", orderIds),
-      ...this.scope.restrict("o.account_id"),
-    ]);
+    return this.lookup(Order, "orders o", "o.order_id", orderIds, "o.account_id");
   }
 
   resourcesByPks(pks: readonly number[]): Promise<ReferencedResource[]> {
-    return this.select(ReferencedResource, "SELECT r.* FROM resources r", [
-      inList("r.pk", pks),
-      ...this.scope.restrict("r.account_id"),
-    ]);
+    return this.lookup(ReferencedResource, "resources r", "r.pk", pks, "r.account_id");
   }
 
   /** Resources by (type, resourceId); reads by ID (the unique index's prefix), then matches types. */
   async resourcesByKeys(keys: ReadonlyArray<{ type: string; resourceId: string }>): Promise<ReferencedResource[]> {
     const wanted = new Set(keys.map((key) => `${key.type}\u0000${key.resourceId}`));
-    const rows = await this.select(ReferencedResource, "SELECT r.* FROM resources r", [
-      inList("r.resource_id", [...new Set(keys.map((key) => key.resourceId))]),
-      ...this.scope.restrict("r.account_id"),
-    ]);
+    const ids = [...new Set(keys.map((key) => key.resourceId))];
+    const rows = await this.lookup(ReferencedResource, "resources r", "r.resource_id", ids, "r.account_id");
     return rows.filter((row) => wanted.has(`${row.type}\u0000${row.resourceId}`));
   }
 
   /** Resources each event references, as (eventPk, resource) pairs. */
-  async resourcesOfEvents(eventPks: readonly number[]): Promise<Array<[number, ReferencedResource]>> {
-    const where = and([inList("er.event_pk", eventPks), ...this.scope.restrict("r.account_id")]);
-    const rows = await this.query(
-      `SELECT er.event_pk AS _parent, r.* FROM event_resources er JOIN resources r ON r.pk = er.resource_pk WHERE ${where.text} ORDER BY r.pk`,
-      where.params,
+  resourcesOfEvents(eventPks: readonly number[]): Promise<Array<[number, ReferencedResource]>> {
+    return this.pairs(
+      ReferencedResource,
+      "SELECT er.event_pk AS _parent, r.* FROM event_resources er JOIN resources r ON r.pk = er.resource_pk",
+      [inList("er.event_pk", eventPks), ...this.scope.restrict("r.account_id")],
+      "r.pk",
     );
-    return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(ReferencedResource, row)]);
   }
 
   /** Orders each event names, as (eventPk, order) pairs. */
-  async ordersOfEvents(eventPks: readonly number[]): Promise<Array<[number, Order]>> {
-    const where = and([inList("eo.event_pk", eventPks), ...this.scope.restrict("o.account_id")]);
-    const rows = await this.query(
-      `SELECT eo.event_pk AS _parent, o.* FROM event_orders eo JOIN orders o ON o.order_id = eo.order_id WHERE ${where.text} ORDER BY o.order_id`,
-      where.params,
+  ordersOfEvents(eventPks: readonly number[]): Promise<Array<[number, Order]>> {
+    return this.pairs(
+      Order,
+      "SELECT eo.event_pk AS _parent, o.* FROM event_orders eo JOIN orders o ON o.order_id = eo.order_id",
+      [inList("eo.event_pk", eventPks), ...this.scope.restrict("o.account_id")],
+      "o.order_id",
     );
-    return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(Order, row)]);
   }
 
-  /** Orders that bought each resource, as (resourcePk, order) pairs. */
-  async ordersOfResources(resourcePks: readonly number[]): Promise<Array<[number, Order]>> {
-    const where = and([inList("oi.resource_pk", resourcePks), ...this.scope.restrict("o.account_id")]);
-    const rows = await this.query(
-      `SELECT oi.resource_pk AS _parent, o.* FROM order_items oi JOIN orders o ON o.order_id = oi.order_id WHERE ${where.text} ORDER BY o.created_at, o.order_id`,
-      where.params,
+  /** Orders that bought each resource, as (resourcePk, order) pairs, oldest first. */
+  ordersOfResources(resourcePks: readonly number[]): Promise<Array<[number, Order]>> {
+    return this.pairs(
+      Order,
+      "SELECT oi.resource_pk AS _parent, o.* FROM order_items oi JOIN orders o ON o.order_id = oi.order_id",
+      [inList("oi.resource_pk", resourcePks), ...this.scope.restrict("o.account_id")],
+      "o.created_at, o.order_id",
     );
-    return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(Order, row)]);
+  }
+
+  /** A one-to-many read: rows selected with their parent key as `_parent`. */
+  private async pairs<T>(
+    entity: new () => T,
+    select: string,
+    conditions: Sql[],
+    orderBy: string,
+  ): Promise<Array<[number, T]>> {
+    const where = and(conditions);
+    const rows = await this.query(`${select} WHERE ${where.text} ORDER BY ${orderBy}`, where.params);
+    return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(entity, row)]);
   }
 
   /** Items of orders already read (and so already scope-checked). */
   itemsOfOrders(orderIds: readonly string[]): Promise<OrderItem[]> {
-    return this.select(OrderItem, "SELECT oi.* FROM order_items oi", [inList("oi.order_id", orderIds)]);
+    return this.lookup(OrderItem, "order_items oi", "oi.order_id", orderIds);
   }
 
   // ---- keyset-paged lists ----
