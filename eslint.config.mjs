@@ -6,7 +6,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", __dirname: "readonly" } },
+    languageOptions: {
+      globals: { process: "readonly", console: "readonly", Buffer: "readonly", __dirname: "readonly" },
+    },
     rules: {
       // Tests read GraphQL responses as `any`; production code types its data.
       "@typescript-eslint/no-explicit-any": "off",

@@ -32,20 +32,12 @@ const READ_PREFIXES = ["Query", "Describe", "Get", "Inquiry"] as const;
 const HEADER_NAME = "Event name";
 const HEADER_DEFINITION = "Event definition";
 
-const OUTPUT_PATH = resolve(
-  __dirname,
-  "..",
-  "src",
-  "catalog",
-  "expenses-and-costs.json",
-);
+const OUTPUT_PATH = resolve(__dirname, "..", "src", "catalog", "expenses-and-costs.json");
 
 class CatalogError extends Error {}
 
 export function accessFor(eventName: string): Access {
-  return READ_PREFIXES.some((prefix) => eventName.startsWith(prefix))
-    ? "READ"
-    : "WRITE";
+  return READ_PREFIXES.some((prefix) => eventName.startsWith(prefix)) ? "READ" : "WRITE";
 }
 
 export function parseSeed(text: string): CatalogEntry[] {
@@ -57,16 +49,10 @@ export function parseSeed(text: string): CatalogEntry[] {
   }
   const definitionHeader = lines.indexOf(HEADER_DEFINITION, nameHeader + 1);
   if (definitionHeader < 0) {
-    throw new CatalogError(
-      `header line "${HEADER_DEFINITION}" not found after "${HEADER_NAME}"`,
-    );
+    throw new CatalogError(`header line "${HEADER_DEFINITION}" not found after "${HEADER_NAME}"`);
   }
-  if (
-    lines.slice(nameHeader + 1, definitionHeader).some((line) => line !== "")
-  ) {
-    throw new CatalogError(
-      `unexpected text between "${HEADER_NAME}" and "${HEADER_DEFINITION}" headers`,
-    );
+  if (lines.slice(nameHeader + 1, definitionHeader).some((line) => line !== "")) {
+    throw new CatalogError(`unexpected text between "${HEADER_NAME}" and "${HEADER_DEFINITION}" headers`);
   }
 
   // Non-blank lines of the table section, with their 1-based line numbers.
@@ -128,9 +114,7 @@ function main(argv: string[]): number {
   try {
     text = readFileSync(seedPath, "utf8");
   } catch (err) {
-    console.error(
-      `build-catalog: cannot read ${seedPath}: ${(err as Error).message}`,
-    );
+    console.error(`build-catalog: cannot read ${seedPath}: ${(err as Error).message}`);
     return 1;
   }
   let entries: CatalogEntry[];

@@ -7,6 +7,7 @@ import { ingest, type IngestSummary } from "./ingest/ingest";
 import { FileSource } from "./ingest/sources";
 import { buildTrailGraphSchema } from "./schema/build";
 import { createApp, GRAPHQL_PATH } from "./server/app";
+import { generateCommand } from "./generate/command";
 
 const USAGE = `Usage: trailgraph <command> [options]
 
@@ -14,6 +15,7 @@ Commands:
   serve [--port N] [--host H] [--migrate]   serve the GraphQL API (default port 4000, host 127.0.0.1)
   ingest [--account ID] [--json] <file>...  load ActionTrail events (one event, a JSON array, or JSON lines)
   migrate                                   bring the database up to date
+  generate --events N --accounts M --seed S --out <folder> [--format ndjson]   write realistic synthetic events (OSS layout by default)
 
 The store is DATABASE_URL: mysql://user:pass@host:port/db (MySQL 8, MariaDB 10.11),
 sqlite:<path>, or nothing for the embedded store at ./data/trailgraph.sqlite.
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       return ingestCommand(rest);
     case "migrate":
       return migrate(rest);
+    case "generate":
+      return generateCommand(rest);
     case undefined:
     case "help":
     case "--help":
@@ -48,7 +52,8 @@ async function serve(args: string[]): Promise<number> {
     options: { port: { type: "string" }, host: { type: "string" }, migrate: { type: "boolean" } },
   });
   const port = Number(values.port ?? process.env.PORT ?? 4000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port '${values.port}' is not a port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port '${values.port}' is not a port number`);
   const host = values.host ?? process.env.HOST ?? "127.0.0.1";
 
   // 1. Connect to the store (the embedded one migrates itself).

@@ -1,14 +1,6 @@
 import DataLoader from "dataloader";
 import type { DataSource } from "typeorm";
-import {
-  Account,
-  Event,
-  EventPayload,
-  Order,
-  OrderItem,
-  ReferencedResource,
-  UserIdentity,
-} from "./entities";
+import { Account, Event, EventPayload, Order, OrderItem, ReferencedResource, UserIdentity } from "./entities";
 import type { PageRequest } from "./db/keyset";
 import type { ListSpec } from "./db/lists";
 import { parentKey } from "./db/lists";

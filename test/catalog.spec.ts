@@ -15,9 +15,7 @@ describe("Expenses and Costs event catalog", () => {
 
   it("keeps the documentation's order", () => {
     expect(EVENT_CATALOG[0].eventName).toBe("AddAccountRelation");
-    expect(EVENT_CATALOG[EVENT_CATALOG.length - 1].eventName).toBe(
-      "AcceptCommodityAgreement",
-    );
+    expect(EVENT_CATALOG[EVENT_CATALOG.length - 1].eventName).toBe("AcceptCommodityAgreement");
   });
 
   it("has unique, well-formed names and non-empty trimmed descriptions", () => {
@@ -49,9 +47,7 @@ describe("Expenses and Costs event catalog", () => {
   it("finds QueryBill as a READ", () => {
     const entry = findEventDefinition("QueryBill");
     expect(entry?.access).toBe("READ");
-    expect(entry?.description).toBe(
-      "Queries a user's settlement bills within a billing cycle.",
-    );
+    expect(entry?.description).toBe("Queries a user's settlement bills within a billing cycle.");
   });
 
   it("finds AcceptCommodityAgreement, the last entry of the page", () => {
@@ -63,9 +59,7 @@ describe("Expenses and Costs event catalog", () => {
   });
 
   it("treats the price inquiry InquiryPriceRefundInstance as a READ", () => {
-    expect(findEventDefinition("InquiryPriceRefundInstance")?.access).toBe(
-      "READ",
-    );
+    expect(findEventDefinition("InquiryPriceRefundInstance")?.access).toBe("READ");
   });
 
   it("keeps names spelled as the documentation spells them", () => {
@@ -105,10 +99,7 @@ describe("samples/events.json", () => {
     articleConfig: Record<string, unknown>;
   }
   const parse = (): SampleEvent[] => JSON.parse(text) as SampleEvent[];
-  const text = readFileSync(
-    resolve(REPO_ROOT, "samples", "events.json"),
-    "utf8",
-  );
+  const text = readFileSync(resolve(REPO_ROOT, "samples", "events.json"), "utf8");
 
   it("parses as a JSON array of events", () => {
     const events: unknown = JSON.parse(text);
@@ -154,17 +145,13 @@ describe("samples/events.json", () => {
     for (const event of bss) {
       const definition = findEventDefinition(event.eventName);
       expect(definition, event.eventName).toBeDefined();
-      expect(event.eventRW, event.eventName).toBe(
-        definition!.access === "READ" ? "Read" : "Write",
-      );
+      expect(event.eventRW, event.eventName).toBe(definition!.access === "READ" ? "Read" : "Write");
     }
   });
 
   it("gives every system event without an accountId a recipientAccountId", () => {
     const events = parse();
-    const system = events.filter(
-      (event) => event.userIdentity?.type === "system",
-    );
+    const system = events.filter((event) => event.userIdentity?.type === "system");
     expect(system.length).toBeGreaterThan(0);
     for (const event of system) {
       expect(event.userIdentity.accountId).toBeUndefined();

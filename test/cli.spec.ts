@@ -123,9 +123,18 @@ describe("trailgraph CLI", () => {
 
   it("rejects bad records with file and position, keeps the rest, exits 1", async () => {
     const file = join(dir, "mixed.jsonl");
-    const good = { eventId: "good-1", eventTime: "2024-01-01T00:00:00Z", eventName: "QueryBill", userIdentity: { type: "system" } };
+    const good = {
+      eventId: "good-1",
+      eventTime: "2024-01-01T00:00:00Z",
+      eventName: "QueryBill",
+      userIdentity: { type: "system" },
+    };
     await writeFile(file, `${JSON.stringify(good)}\n{"eventId": "broken"\n${JSON.stringify({ eventName: "x" })}\n`);
-    const result = await run(["ingest", "--account", "1234", file], { DATABASE_URL: `sqlite:${join(dir, "mixed.sqlite")}` }, dir);
+    const result = await run(
+      ["ingest", "--account", "1234", file],
+      { DATABASE_URL: `sqlite:${join(dir, "mixed.sqlite")}` },
+      dir,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`rejected ${file} line 2: not valid JSON`);
     expect(result.stderr).toContain(`rejected ${file} line 3: not an event: it has no eventId`);
@@ -136,7 +145,11 @@ describe("trailgraph CLI", () => {
     const usage = await run(["ingest"], {}, dir);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("ingest needs at least one file");
-    const missing = await run(["ingest", join(dir, "nope.json")], { DATABASE_URL: `sqlite:${join(dir, "x.sqlite")}` }, dir);
+    const missing = await run(
+      ["ingest", join(dir, "nope.json")],
+      { DATABASE_URL: `sqlite:${join(dir, "x.sqlite")}` },
+      dir,
+    );
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("nope.json");
     const badUrl = await run(["migrate"], { DATABASE_URL: "postgres://localhost/db" }, dir);
@@ -148,21 +161,24 @@ describe("trailgraph CLI", () => {
   });
 
   const mysqlUrl = inject("mysqlUrl");
-  it.skipIf(!mysqlUrl)("on MySQL: refuses to run on pending migrations, `migrate` applies them, then ingest works", async () => {
-    const database = await createTestDatabase(mysqlUrl!);
-    try {
-      const env = { DATABASE_URL: database.url };
-      const early = await run(["ingest", SAMPLES], env, dir);
-      expect(early.code).toBe(2);
-      expect(early.stderr).toContain("pending migrations");
-      const migrate = await run(["migrate"], env, dir);
-      expect(migrate.code).toBe(0);
-      expect(migrate.stderr).toContain("applied migration");
-      const ingest = await run(["ingest", SAMPLES], env, dir);
-      expect(ingest.code).toBe(0);
-      expect(ingest.stdout).toMatch(/67 new/);
-    } finally {
-      await database.drop();
-    }
-  });
+  it.skipIf(!mysqlUrl)(
+    "on MySQL: refuses to run on pending migrations, `migrate` applies them, then ingest works",
+    async () => {
+      const database = await createTestDatabase(mysqlUrl!);
+      try {
+        const env = { DATABASE_URL: database.url };
+        const early = await run(["ingest", SAMPLES], env, dir);
+        expect(early.code).toBe(2);
+        expect(early.stderr).toContain("pending migrations");
+        const migrate = await run(["migrate"], env, dir);
+        expect(migrate.code).toBe(0);
+        expect(migrate.stderr).toContain("applied migration");
+        const ingest = await run(["ingest", SAMPLES], env, dir);
+        expect(ingest.code).toBe(0);
+        expect(ingest.stdout).toMatch(/67 new/);
+      } finally {
+        await database.drop();
+      }
+    },
+  );
 });

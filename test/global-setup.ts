@@ -13,10 +13,7 @@
  */
 import type { TestProject } from "vitest/node";
 import { createConnection } from "mysql2/promise";
-import {
-  findMysqlServerBinary,
-  startThrowawayMysql,
-} from "./support/mysql-server";
+import { findMysqlServerBinary, startThrowawayMysql } from "./support/mysql-server";
 
 function isCI(): boolean {
   const v = (process.env.CI ?? "").trim().toLowerCase();
@@ -41,9 +38,7 @@ const HOW_TO_ENABLE = [
   "    (tests create and drop their own tg_test_* databases in it).",
 ];
 
-export default async function setup(
-  project: TestProject,
-): Promise<void | (() => Promise<void>)> {
+export default async function setup(project: TestProject): Promise<void | (() => Promise<void>)> {
   const fromEnv = process.env.MYSQL_URL?.trim();
   if (fromEnv) {
     try {
@@ -53,13 +48,9 @@ export default async function setup(
       });
       await c.end();
     } catch (err) {
-      throw new Error(
-        `MYSQL_URL=${redact(fromEnv)} is set but not reachable: ${(err as Error).message}`,
-      );
+      throw new Error(`MYSQL_URL=${redact(fromEnv)} is set but not reachable: ${(err as Error).message}`);
     }
-    process.stderr.write(
-      `[trailgraph] MySQL tests use MYSQL_URL=${redact(fromEnv)}\n`,
-    );
+    process.stderr.write(`[trailgraph] MySQL tests use MYSQL_URL=${redact(fromEnv)}\n`);
     project.provide("mysqlUrl", fromEnv);
     return;
   }
@@ -67,13 +58,9 @@ export default async function setup(
   const bin = findMysqlServerBinary();
   if (bin) {
     const server = await startThrowawayMysql({
-      log: process.env.TRAILGRAPH_MYSQL_DEBUG
-        ? (line) => process.stderr.write(`[mysql] ${line}\n`)
-        : undefined,
+      log: process.env.TRAILGRAPH_MYSQL_DEBUG ? (line) => process.stderr.write(`[mysql] ${line}\n`) : undefined,
     });
-    process.stderr.write(
-      `[trailgraph] MySQL tests use a throwaway ${bin} at ${server.url}\n`,
-    );
+    process.stderr.write(`[trailgraph] MySQL tests use a throwaway ${bin} at ${server.url}\n`);
     project.provide("mysqlUrl", server.url);
     return () => server.stop();
   }

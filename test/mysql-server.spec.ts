@@ -1,8 +1,4 @@
-import {
-  createConnection,
-  type Connection,
-  type RowDataPacket,
-} from "mysql2/promise";
+import { createConnection, type Connection, type RowDataPacket } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase } from "./support/mysql-server";
 
@@ -47,15 +43,12 @@ describe.skipIf(!serverUrl)(title, () => {
     await conn.query(
       "CREATE TABLE roundtrip (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL, at DATETIME(3) NOT NULL)",
     );
-    await conn.execute(
-      "INSERT INTO roundtrip (name, at) VALUES (?, ?), (?, ?)",
-      [
-        "ConsoleSignin",
-        "2024-05-01 12:34:56.789",
-        "CreateInstance ✓ 🚀",
-        "2024-05-02 00:00:00.000",
-      ],
-    );
+    await conn.execute("INSERT INTO roundtrip (name, at) VALUES (?, ?), (?, ?)", [
+      "ConsoleSignin",
+      "2024-05-01 12:34:56.789",
+      "CreateInstance ✓ 🚀",
+      "2024-05-02 00:00:00.000",
+    ]);
     const [rows] = await conn.query<RowDataPacket[]>(
       "SELECT id, name, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') AS at FROM roundtrip ORDER BY id",
     );

@@ -15,15 +15,11 @@ export interface EventDefinitionEntry {
   access: EventAccess;
 }
 
-function freezeEntries(
-  raw: readonly { eventName: string; description: string; access: string }[],
-) {
+function freezeEntries(raw: readonly { eventName: string; description: string; access: string }[]) {
   return Object.freeze(
     raw.map((entry): EventDefinitionEntry => {
       if (entry.access !== "READ" && entry.access !== "WRITE") {
-        throw new Error(
-          `catalog: invalid access "${entry.access}" for ${entry.eventName}`,
-        );
+        throw new Error(`catalog: invalid access "${entry.access}" for ${entry.eventName}`);
       }
       return Object.freeze({
         eventName: entry.eventName,
@@ -35,8 +31,7 @@ function freezeEntries(
 }
 
 /** Every catalogued operation, in the documentation's order. */
-export const EVENT_CATALOG: readonly EventDefinitionEntry[] =
-  freezeEntries(catalog);
+export const EVENT_CATALOG: readonly EventDefinitionEntry[] = freezeEntries(catalog);
 
 const BY_NAME: ReadonlyMap<string, EventDefinitionEntry> = new Map(
   EVENT_CATALOG.map((entry) => [entry.eventName, entry] as const),
@@ -47,8 +42,6 @@ const BY_NAME: ReadonlyMap<string, EventDefinitionEntry> = new Map(
  * reports eventName), or undefined for events outside the Expenses and Costs catalog
  * (console purchases such as `Create`, ECS or RAM calls, sign-ins...).
  */
-export function findEventDefinition(
-  eventName: string,
-): EventDefinitionEntry | undefined {
+export function findEventDefinition(eventName: string): EventDefinitionEntry | undefined {
   return BY_NAME.get(eventName);
 }

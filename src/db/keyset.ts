@@ -110,9 +110,7 @@ export function keysetCondition(
   after: boolean,
 ): Sql {
   const op = (direction === "DESC") === after ? "<" : ">";
-  const bound = values.map((value, index) =>
-    sort[index].kind === "time" ? d.time(new Date(value as number)) : value,
-  );
+  const bound = values.map((value, index) => (sort[index].kind === "time" ? d.time(new Date(value as number)) : value));
   const branches: Sql[] = [];
   for (let i = 0; i < sort.length; i++) {
     const equal = sort.slice(0, i).map((column, j) => ({ text: `${column.column} = ?`, params: [bound[j]] }));

@@ -89,7 +89,11 @@ export async function fetchPages(
 }
 
 /** Row counts per parent for `totalCount`, cursors ignored, in one grouped statement. */
-export async function countRows(query: QueryFn, spec: ListSpec, parents: readonly unknown[]): Promise<Map<string, number>> {
+export async function countRows(
+  query: QueryFn,
+  spec: ListSpec,
+  parents: readonly unknown[],
+): Promise<Map<string, number>> {
   const conditions = [...spec.where];
   if (spec.parentColumn) conditions.push(inList(spec.parentColumn, parents));
   const where = and(conditions);

@@ -1,13 +1,5 @@
 import type { DataSource } from "typeorm";
-import {
-  Account,
-  Event,
-  EventPayload,
-  Order,
-  OrderItem,
-  ReferencedResource,
-  UserIdentity,
-} from "../entities";
+import { Account, Event, EventPayload, Order, OrderItem, ReferencedResource, UserIdentity } from "../entities";
 import { dialectOf, type Dialect } from "./dialect";
 import { Hydrator } from "./hydrate";
 import { encodeCursor, type Direction, type PageRequest, type SortColumn } from "./keyset";

@@ -11,7 +11,9 @@ import { LIMITS } from "./columns";
 })
 export class Account extends Node {
   @PrimaryColumn({ type: "varchar", length: LIMITS.accountId, name: "account_id" })
-  @Field(() => String, { description: "The account ID as ActionTrail reports it (may be masked, e.g. `151266687691****`)." })
+  @Field(() => String, {
+    description: "The account ID as ActionTrail reports it (may be masked, e.g. `151266687691****`).",
+  })
   accountId: string;
 
   @Column({ type: "datetime", precision: 3, name: "first_seen_at" })

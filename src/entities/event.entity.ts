@@ -49,7 +49,10 @@ export class Event extends Node {
   pk: number;
 
   @Column({ type: "varchar", length: LIMITS.eventId, name: "event_id" })
-  @Field(() => ID, { description: "ActionTrail's event ID: the identity of the event (a UUID, 24 hex digits, or a sign-in ID such as `1.167_1627549154939_1234`)." })
+  @Field(() => ID, {
+    description:
+      "ActionTrail's event ID: the identity of the event (a UUID, 24 hex digits, or a sign-in ID such as `1.167_1627549154939_1234`).",
+  })
   eventId: string;
 
   @Column({ type: "datetime", precision: 3, name: "event_time" })
@@ -61,7 +64,10 @@ export class Event extends Node {
   eventName: string | null;
 
   @Column({ type: "varchar", length: LIMITS.shortText, name: "event_type", nullable: true })
-  @Field(() => String, { nullable: true, description: "`ApiCall`, `ConsoleOperation`, `ConsoleSignin`, `ConsoleSignout`, `AliyunServiceEvent`, ..." })
+  @Field(() => String, {
+    nullable: true,
+    description: "`ApiCall`, `ConsoleOperation`, `ConsoleSignin`, `ConsoleSignout`, `AliyunServiceEvent`, ...",
+  })
   eventType: string | null;
 
   @Column({ type: "varchar", length: LIMITS.shortText, name: "event_category", nullable: true })
@@ -129,23 +135,35 @@ export class Event extends Node {
   sensitiveAction: boolean | null;
 
   @Column({ type: "varchar", length: LIMITS.accountId, name: "recipient_account_id", nullable: true })
-  @Field(() => String, { nullable: true, description: "The account that received the event, when ActionTrail names it." })
+  @Field(() => String, {
+    nullable: true,
+    description: "The account that received the event, when ActionTrail names it.",
+  })
   recipientAccountId: string | null;
 
   /** The owning account: the identity's account, else recipientAccountId, else the one given at ingest. */
   @Column({ type: "varchar", length: LIMITS.accountId, name: "account_id", nullable: true })
-  @Field(() => String, { nullable: true, description: "ID of the account the event belongs to; null when no source named one." })
+  @Field(() => String, {
+    nullable: true,
+    description: "ID of the account the event belongs to; null when no source named one.",
+  })
   accountId: string | null;
 
   @Column({ type: "bigint", name: "identity_pk", nullable: true, transformer: bigintNumber })
   identityPk: number | null;
 
   @Column({ type: "datetime", precision: 3, name: "session_created_at", nullable: true })
-  @Field(() => Date, { nullable: true, description: "For role sessions: when the session was created (`sessionContext.attributes.creationDate`)." })
+  @Field(() => Date, {
+    nullable: true,
+    description: "For role sessions: when the session was created (`sessionContext.attributes.creationDate`).",
+  })
   sessionCreatedAt: Date | null;
 
   @Column({ type: "boolean", name: "mfa_authenticated", nullable: true })
-  @Field(() => Boolean, { nullable: true, description: "Whether the session was authenticated with MFA (`sessionContext.attributes.mfaAuthenticated`)." })
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "Whether the session was authenticated with MFA (`sessionContext.attributes.mfaAuthenticated`).",
+  })
   mfaAuthenticated: boolean | null;
 
   get nodeRef(): [string, string] {

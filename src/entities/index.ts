@@ -7,17 +7,7 @@ import { OrderItem } from "./order-item.entity";
 import { ReferencedResource } from "./referenced-resource.entity";
 import { UserIdentity } from "./user-identity.entity";
 
-export {
-  Account,
-  Event,
-  EventOrder,
-  EventPayload,
-  EventResource,
-  Order,
-  OrderItem,
-  ReferencedResource,
-  UserIdentity,
-};
+export { Account, Event, EventOrder, EventPayload, EventResource, Order, OrderItem, ReferencedResource, UserIdentity };
 
 export const ENTITIES = [
   Account,

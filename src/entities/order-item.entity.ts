@@ -16,6 +16,10 @@ export class OrderItem {
   resourcePk: number;
 
   @Column({ type: "json", name: "article_config", nullable: true })
-  @Field(() => GraphQLJSON, { nullable: true, description: "The configuration bought (`articleConfig`: instance type, disks, bandwidth, ...), as the event gave it." })
+  @Field(() => GraphQLJSON, {
+    nullable: true,
+    description:
+      "The configuration bought (`articleConfig`: instance type, disks, bandwidth, ...), as the event gave it.",
+  })
   articleConfig: Record<string, unknown> | null;
 }

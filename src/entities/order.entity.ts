@@ -14,7 +14,8 @@ import { bigintNumber, LIMITS } from "./columns";
 @Index("ix_orders_created", ["createdAt", "orderId"])
 @ObjectType("Order", {
   implements: Node,
-  description: "A purchase order: what was bought (its items), by whom, and every event in its life (purchase, renewals, changes, refunds, queries).",
+  description:
+    "A purchase order: what was bought (its items), by whom, and every event in its life (purchase, renewals, changes, refunds, queries).",
 })
 export class Order extends Node {
   @PrimaryColumn({ type: "varchar", length: LIMITS.orderId, name: "order_id" })
@@ -27,7 +28,9 @@ export class Order extends Node {
 
   /** The purchase event's time when known, else the earliest event that names the order. */
   @Column({ type: "datetime", precision: 3, name: "created_at" })
-  @Field(() => Date, { description: "When the order was placed: its purchase event's time, or the earliest event that names it." })
+  @Field(() => Date, {
+    description: "When the order was placed: its purchase event's time, or the earliest event that names it.",
+  })
   createdAt: Date;
 
   @Column({ type: "bigint", name: "purchase_event_pk", nullable: true, transformer: bigintNumber })

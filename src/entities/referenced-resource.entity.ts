@@ -13,7 +13,8 @@ import { LIMITS } from "./columns";
 @Index("ix_resources_account_type", ["accountId", "type", "pk"])
 @ObjectType("ReferencedResource", {
   implements: Node,
-  description: "A cloud resource (an ECS instance, an RDS instance, a security group, ...) that events reference or orders bought.",
+  description:
+    "A cloud resource (an ECS instance, an RDS instance, a security group, ...) that events reference or orders bought.",
 })
 export class ReferencedResource extends Node {
   @PrimaryGeneratedColumn({ type: "bigint", name: "pk" })
@@ -29,7 +30,10 @@ export class ReferencedResource extends Node {
 
   /** The account of the first event that named the resource. */
   @Column({ type: "varchar", length: LIMITS.accountId, name: "account_id", nullable: true })
-  @Field(() => String, { nullable: true, description: "ID of the account that owns the resource, as the first event naming it says." })
+  @Field(() => String, {
+    nullable: true,
+    description: "ID of the account that owns the resource, as the first event naming it says.",
+  })
   accountId: string | null;
 
   get nodeRef(): [string, string, string] {

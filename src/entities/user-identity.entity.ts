@@ -23,7 +23,8 @@ import { LIMITS } from "./columns";
 @Index("ix_identities_type", ["type"])
 @ObjectType("UserIdentity", {
   implements: Node,
-  description: "Who made a request: an Alibaba Cloud account (root), a RAM user, an assumed role session, the platform itself (system), ...",
+  description:
+    "Who made a request: an Alibaba Cloud account (root), a RAM user, an assumed role session, the platform itself (system), ...",
 })
 export class UserIdentity extends Node {
   @PrimaryGeneratedColumn({ type: "bigint", name: "pk" })
@@ -33,15 +34,24 @@ export class UserIdentity extends Node {
   identityKey: string;
 
   @Column({ type: "varchar", length: LIMITS.shortText, name: "type" })
-  @Field(() => String, { description: "`root-account`, `ram-user`, `assumed-role`, `system`, `cloudsso-user`, `saml-user`, `alibaba-cloud-account`, `oidc-user`, ..." })
+  @Field(() => String, {
+    description:
+      "`root-account`, `ram-user`, `assumed-role`, `system`, `cloudsso-user`, `saml-user`, `alibaba-cloud-account`, `oidc-user`, ...",
+  })
   type: string;
 
   @Column({ type: "varchar", length: LIMITS.accountId, name: "account_id", nullable: true })
-  @Field(() => String, { nullable: true, description: "The account the identity belongs to; absent for some `system` identities." })
+  @Field(() => String, {
+    nullable: true,
+    description: "The account the identity belongs to; absent for some `system` identities.",
+  })
   accountId: string | null;
 
   @Column({ type: "varchar", length: LIMITS.principal, name: "principal_id", nullable: true })
-  @Field(() => String, { nullable: true, description: "The account ID (root), the RAM user ID, or `roleId:sessionName` (role)." })
+  @Field(() => String, {
+    nullable: true,
+    description: "The account ID (root), the RAM user ID, or `roleId:sessionName` (role).",
+  })
   principalId: string | null;
 
   @Column({ type: "varchar", length: LIMITS.principal, name: "user_name", nullable: true })
@@ -49,7 +59,10 @@ export class UserIdentity extends Node {
   userName: string | null;
 
   @Column({ type: "varchar", length: LIMITS.name, name: "access_key_id", nullable: true })
-  @Field(() => String, { nullable: true, description: "AccessKey ID used for API calls (`STS.` prefix for role sessions)." })
+  @Field(() => String, {
+    nullable: true,
+    description: "AccessKey ID used for API calls (`STS.` prefix for role sessions).",
+  })
   accessKeyId: string | null;
 
   get nodeRef(): [string, string] {

@@ -111,8 +111,7 @@ export function normalizeEvent(value: unknown, options: NormalizeOptions = {}): 
   const userIdentity = isObject(value.userIdentity) ? value.userIdentity : {};
   const sessionAttributes = pathObject(userIdentity, "sessionContext", "attributes");
   const recipientAccountId = limited("recipientAccountId", text(value.recipientAccountId), LIMITS.accountId);
-  const accountId =
-    identity?.accountId ?? recipientAccountId ?? nonEmpty(options.defaultAccountId) ?? null;
+  const accountId = identity?.accountId ?? recipientAccountId ?? nonEmpty(options.defaultAccountId) ?? null;
   const errorCode = limited("errorCode", text(value.errorCode), LIMITS.name);
   const eventAttributes = isObject(value.eventAttributes) ? value.eventAttributes : {};
 

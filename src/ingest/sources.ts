@@ -1,9 +1,7 @@
 import { readFile } from "node:fs/promises";
 
 /** One record read from a source: a parsed value, or why it could not be parsed. */
-export type SourceRecord =
-  | { position: string; value: unknown }
-  | { position: string; error: string; text?: string };
+export type SourceRecord = { position: string; value: unknown } | { position: string; error: string; text?: string };
 
 /**
  * Where events come from. Files and standard input today; an OSS bucket or an SLS consumer

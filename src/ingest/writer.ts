@@ -75,9 +75,7 @@ export class EventWriter {
       manager,
       `${d.insertIgnore} event_resources`,
       ["event_pk", "resource_pk", "event_time"],
-      events.flatMap((event) =>
-        event.resources.map((ref) => [pkOf(event), resourcePk(ref), d.time(event.eventTime)]),
-      ),
+      events.flatMap((event) => event.resources.map((ref) => [pkOf(event), resourcePk(ref), d.time(event.eventTime)])),
     );
 
     await this.upsertOrders(manager, events, pkOf);
@@ -182,14 +180,12 @@ export class EventWriter {
     }
     const rows = uniqueBy(
       events.flatMap((event) =>
-        event.orders.map(
-          (order: NormalizedOrder): OrderRow => ({
-            orderId: order.orderId,
-            accountId: event.accountId,
-            createdAt: event.eventTime,
-            purchasePk: order.isPurchase ? pkOf(event) : null,
-          }),
-        ),
+        event.orders.map((order: NormalizedOrder): OrderRow => ({
+          orderId: order.orderId,
+          accountId: event.accountId,
+          createdAt: event.eventTime,
+          purchasePk: order.isPurchase ? pkOf(event) : null,
+        })),
       ),
       (row) => row.orderId,
       mergeOrder,

@@ -7,12 +7,16 @@ import { connection, eventsConnection } from "./lists";
 
 @Resolver(() => Account)
 export class AccountResolver {
-  @FieldResolver(() => UserIdentityConnection, { description: "Identities of this account that made requests, in first-seen order." })
+  @FieldResolver(() => UserIdentityConnection, {
+    description: "Identities of this account that made requests, in first-seen order.",
+  })
   identities(@Root() account: Account, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: Context) {
     return connection(ctx, UserIdentityConnection, UserIdentity, ctx.store.identityList(), args, account.accountId);
   }
 
-  @FieldResolver(() => EventConnection, { description: "Events that belong to this account, filtered and sorted as `Query.events`." })
+  @FieldResolver(() => EventConnection, {
+    description: "Events that belong to this account, filtered and sorted as `Query.events`.",
+  })
   events(@Root() account: Account, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
     return eventsConnection(ctx, "account", account.accountId, args);
   }
@@ -22,8 +26,14 @@ export class AccountResolver {
     return connection(ctx, OrderConnection, Order, ctx.store.orderList("account", null), args, account.accountId);
   }
 
-  @FieldResolver(() => ResourceConnection, { description: "Resources of this account, in first-seen order, optionally of one type." })
-  resources(@Root() account: Account, @Args(() => AccountResourcesArgs) args: AccountResourcesArgs, @Ctx() ctx: Context) {
+  @FieldResolver(() => ResourceConnection, {
+    description: "Resources of this account, in first-seen order, optionally of one type.",
+  })
+  resources(
+    @Root() account: Account,
+    @Args(() => AccountResourcesArgs) args: AccountResourcesArgs,
+    @Ctx() ctx: Context,
+  ) {
     const spec = ctx.store.resourceList("account", { types: args.type ? [args.type] : null });
     return connection(ctx, ResourceConnection, ReferencedResource, spec, args, account.accountId);
   }

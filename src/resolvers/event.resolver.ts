@@ -17,17 +17,25 @@ export class EventResolver {
     return event.accountId === null ? null : ctx.accountById.load(event.accountId);
   }
 
-  @FieldResolver(() => [ReferencedResource], { description: "Resources the event references (referencedResources, resource names, order items, InstanceId parameters)." })
+  @FieldResolver(() => [ReferencedResource], {
+    description:
+      "Resources the event references (referencedResources, resource names, order items, InstanceId parameters).",
+  })
   referencedResources(@Root() event: Event, @Ctx() ctx: Context): Promise<ReferencedResource[]> {
     return ctx.resourcesByEventPk.load(event.pk);
   }
 
-  @FieldResolver(() => [Order], { description: "Orders the event names: the purchase, renewal, change, refund or query of each." })
+  @FieldResolver(() => [Order], {
+    description: "Orders the event names: the purchase, renewal, change, refund or query of each.",
+  })
   orders(@Root() event: Event, @Ctx() ctx: Context): Promise<Order[]> {
     return ctx.ordersByEventPk.load(event.pk);
   }
 
-  @FieldResolver(() => EventDefinition, { nullable: true, description: "The catalog entry of the operation, when it is a catalogued one." })
+  @FieldResolver(() => EventDefinition, {
+    nullable: true,
+    description: "The catalog entry of the operation, when it is a catalogued one.",
+  })
   definition(@Root() event: Event): EventDefinition | null {
     return (event.eventName && (findEventDefinition(event.eventName) as EventDefinition | undefined)) || null;
   }
@@ -42,12 +50,17 @@ export class EventResolver {
     return payload(ctx, event, (p) => p.responseElements);
   }
 
-  @FieldResolver(() => GraphQLJSON, { nullable: true, description: "Additional data (order IDs and configurations for purchases, sign-in details, ...)." })
+  @FieldResolver(() => GraphQLJSON, {
+    nullable: true,
+    description: "Additional data (order IDs and configurations for purchases, sign-in details, ...).",
+  })
   additionalEventData(@Root() event: Event, @Ctx() ctx: Context): Promise<unknown> {
     return payload(ctx, event, (p) => p.additionalEventData);
   }
 
-  @FieldResolver(() => GraphQLJSON, { description: "The whole event exactly as it was ingested, unknown fields included." })
+  @FieldResolver(() => GraphQLJSON, {
+    description: "The whole event exactly as it was ingested, unknown fields included.",
+  })
   raw(@Root() event: Event, @Ctx() ctx: Context): Promise<unknown> {
     return payload(ctx, event, (p) => p.raw);
   }

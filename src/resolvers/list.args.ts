@@ -26,16 +26,28 @@ registerEnumType(EventOrderField, {
 
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: `Items after \`after\` (default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}).` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Items after \`after\` (default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}).`,
+  })
   first?: number | null;
 
-  @Field(() => String, { nullable: true, description: "Cursor to start after (`pageInfo.endCursor` of the previous page)." })
+  @Field(() => String, {
+    nullable: true,
+    description: "Cursor to start after (`pageInfo.endCursor` of the previous page).",
+  })
   after?: string | null;
 
-  @Field(() => Int, { nullable: true, description: `Items before \`before\` (at most ${MAX_PAGE_SIZE}); reads the list backwards.` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Items before \`before\` (at most ${MAX_PAGE_SIZE}); reads the list backwards.`,
+  })
   last?: number | null;
 
-  @Field(() => String, { nullable: true, description: "Cursor to end before (`pageInfo.startCursor` of the next page)." })
+  @Field(() => String, {
+    nullable: true,
+    description: "Cursor to end before (`pageInfo.startCursor` of the next page).",
+  })
   before?: string | null;
 }
 
@@ -73,10 +85,16 @@ export class EventFilter implements EventFilterValues {
   @Field(() => [String], { nullable: true, description: `Requester principal IDs. ${LIST}` })
   principalIds?: string[] | null;
 
-  @Field(() => [String], { nullable: true, description: `Requester user names (\`root\`, RAM user names, \`role:session\`). ${LIST}` })
+  @Field(() => [String], {
+    nullable: true,
+    description: `Requester user names (\`root\`, RAM user names, \`role:session\`). ${LIST}`,
+  })
   userNames?: string[] | null;
 
-  @Field(() => [String], { nullable: true, description: `Requester identity types, e.g. \`ram-user\`, \`system\`. ${LIST}` })
+  @Field(() => [String], {
+    nullable: true,
+    description: `Requester identity types, e.g. \`ram-user\`, \`system\`. ${LIST}`,
+  })
   identityTypes?: string[] | null;
 
   @Field(() => [String], { nullable: true, description: `AccessKey IDs used. ${LIST}` })
@@ -85,7 +103,10 @@ export class EventFilter implements EventFilterValues {
   @Field(() => [String], { nullable: true, description: `Source IP addresses. ${LIST}` })
   sourceIpAddresses?: string[] | null;
 
-  @Field(() => [String], { nullable: true, description: `Types of referenced resources, e.g. \`ACS::ECS::Instance\`. ${LIST}` })
+  @Field(() => [String], {
+    nullable: true,
+    description: `Types of referenced resources, e.g. \`ACS::ECS::Instance\`. ${LIST}`,
+  })
   resourceTypes?: string[] | null;
 
   @Field(() => [String], { nullable: true, description: `IDs of referenced resources. ${LIST}` })
@@ -112,7 +133,10 @@ export class EventOrder {
   @Field(() => EventOrderField, { defaultValue: EventOrderField.EVENT_TIME, description: "Sort key." })
   field: EventOrderField;
 
-  @Field(() => OrderDirection, { defaultValue: OrderDirection.DESC, description: "Newest first (DESC, the default) or oldest first." })
+  @Field(() => OrderDirection, {
+    defaultValue: OrderDirection.DESC,
+    description: "Newest first (DESC, the default) or oldest first.",
+  })
   direction: OrderDirection;
 }
 
@@ -146,7 +170,9 @@ export class OrdersArgs extends PageArgs {
   filter?: OrderFilter | null;
 }
 
-@InputType("ResourceFilter", { description: "Which resources to return. Fields combine with AND; list values with OR." })
+@InputType("ResourceFilter", {
+  description: "Which resources to return. Fields combine with AND; list values with OR.",
+})
 export class ResourceFilter implements ResourceFilterValues {
   @Field(() => [String], { nullable: true, description: `Resource types, e.g. \`ACS::ECS::Instance\`. ${LIST}` })
   types?: string[] | null;
@@ -160,7 +186,10 @@ export class ResourceFilter implements ResourceFilterValues {
 
 @ArgsType()
 export class ResourcesArgs extends PageArgs {
-  @Field(() => ResourceFilter, { nullable: true, description: "Which resources; all when omitted. In first-seen order." })
+  @Field(() => ResourceFilter, {
+    nullable: true,
+    description: "Which resources; all when omitted. In first-seen order.",
+  })
   filter?: ResourceFilter | null;
 }
 

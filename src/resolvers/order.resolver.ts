@@ -12,7 +12,10 @@ export class OrderResolver {
     return order.accountId === null ? null : ctx.accountById.load(order.accountId);
   }
 
-  @FieldResolver(() => Event, { nullable: true, description: "The event that placed the order (a buy-page `Create`, `CreateInstance`, ...), when ingested." })
+  @FieldResolver(() => Event, {
+    nullable: true,
+    description: "The event that placed the order (a buy-page `Create`, `CreateInstance`, ...), when ingested.",
+  })
   purchaseEvent(@Root() order: Order, @Ctx() ctx: Context): Promise<Event | null> | null {
     return order.purchaseEventPk === null ? null : ctx.eventByPk.load(order.purchaseEventPk);
   }
@@ -29,7 +32,9 @@ export class OrderResolver {
     return resources.filter((resource): resource is ReferencedResource => resource instanceof ReferencedResource);
   }
 
-  @FieldResolver(() => EventConnection, { description: "The order's lifecycle: every event that names it, filtered and sorted as `Query.events`." })
+  @FieldResolver(() => EventConnection, {
+    description: "The order's lifecycle: every event that names it, filtered and sorted as `Query.events`.",
+  })
   events(@Root() order: Order, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
     return eventsConnection(ctx, "order", order.orderId, args);
   }

@@ -14,9 +14,12 @@ import { checkFilterLists, connection, eventsConnection } from "./lists";
 export class QueryResolver {
   @Query(() => Node, {
     nullable: true,
-    description: "Any object by its global `id`. Example: `{ node(id: \"...\") { id ... on Event { eventName } } }`",
+    description: 'Any object by its global `id`. Example: `{ node(id: "...") { id ... on Event { eventName } } }`',
   })
-  async node(@Arg("id", () => ID, { description: "A global ID from any object's `id` field." }) id: string, @Ctx() ctx: Context): Promise<Node | null> {
+  async node(
+    @Arg("id", () => ID, { description: "A global ID from any object's `id` field." }) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<Node | null> {
     const [typename, ...key] = decodeGlobalId(id);
     switch (typename) {
       case "Event":
@@ -36,9 +39,13 @@ export class QueryResolver {
 
   @Query(() => Event, {
     nullable: true,
-    description: "One event by its ActionTrail event ID. Example: `{ event(eventId: \"2546c4b7-...\") { eventName eventTime } }`",
+    description:
+      'One event by its ActionTrail event ID. Example: `{ event(eventId: "2546c4b7-...") { eventName eventTime } }`',
   })
-  event(@Arg("eventId", () => ID, { description: "ActionTrail's eventId." }) eventId: string, @Ctx() ctx: Context): Promise<Event | null> {
+  event(
+    @Arg("eventId", () => ID, { description: "ActionTrail's eventId." }) eventId: string,
+    @Ctx() ctx: Context,
+  ): Promise<Event | null> {
     return ctx.eventByEventId.load(eventId);
   }
 
@@ -53,9 +60,13 @@ export class QueryResolver {
 
   @Query(() => Account, {
     nullable: true,
-    description: "One account by ID. Example: `{ account(accountId: \"151266687691****\") { orders { nodes { orderId } } } }`",
+    description:
+      'One account by ID. Example: `{ account(accountId: "151266687691****") { orders { nodes { orderId } } } }`',
   })
-  account(@Arg("accountId", () => ID, { description: "The account ID, e.g. `151266687691****`." }) accountId: string, @Ctx() ctx: Context): Promise<Account | null> {
+  account(
+    @Arg("accountId", () => ID, { description: "The account ID, e.g. `151266687691****`." }) accountId: string,
+    @Ctx() ctx: Context,
+  ): Promise<Account | null> {
     return ctx.accountById.load(accountId);
   }
 
@@ -68,14 +79,19 @@ export class QueryResolver {
 
   @Query(() => Order, {
     nullable: true,
-    description: "One order by ID. Example: `{ order(orderId: \"2105464****\") { items { resource { resourceId } articleConfig } } }`",
+    description:
+      'One order by ID. Example: `{ order(orderId: "2105464****") { items { resource { resourceId } articleConfig } } }`',
   })
-  order(@Arg("orderId", () => ID, { description: "The order ID, e.g. `2105464****`." }) orderId: string, @Ctx() ctx: Context): Promise<Order | null> {
+  order(
+    @Arg("orderId", () => ID, { description: "The order ID, e.g. `2105464****`." }) orderId: string,
+    @Ctx() ctx: Context,
+  ): Promise<Order | null> {
     return ctx.orderById.load(orderId);
   }
 
   @Query(() => OrderConnection, {
-    description: "Orders, newest first. Example: `{ orders(filter: {from: \"2021-08-01T00:00:00Z\"}) { nodes { orderId createdAt } } }`",
+    description:
+      'Orders, newest first. Example: `{ orders(filter: {from: "2021-08-01T00:00:00Z"}) { nodes { orderId createdAt } } }`',
   })
   orders(@Args(() => OrdersArgs) args: OrdersArgs, @Ctx() ctx: Context) {
     checkFilterLists(args.filter ?? {});
@@ -96,7 +112,8 @@ export class QueryResolver {
   }
 
   @Query(() => ResourceConnection, {
-    description: 'Resources, in first-seen order. Example: `{ resources(filter: {types: ["ACS::ECS::Instance"]}) { nodes { resourceId } } }`',
+    description:
+      'Resources, in first-seen order. Example: `{ resources(filter: {types: ["ACS::ECS::Instance"]}) { nodes { resourceId } } }`',
   })
   resources(@Args(() => ResourcesArgs) args: ResourcesArgs, @Ctx() ctx: Context) {
     checkFilterLists(args.filter ?? {});
@@ -104,7 +121,8 @@ export class QueryResolver {
   }
 
   @Query(() => [EventDefinition], {
-    description: "The catalogued operations (Expenses and Costs OpenAPI) with descriptions. Example: `{ eventCatalog { eventName access } }`",
+    description:
+      "The catalogued operations (Expenses and Costs OpenAPI) with descriptions. Example: `{ eventCatalog { eventName access } }`",
   })
   eventCatalog(): readonly EventDefinition[] {
     return EVENT_CATALOG as readonly EventDefinition[];

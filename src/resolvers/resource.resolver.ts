@@ -17,7 +17,9 @@ export class ResourceResolver {
     return ctx.ordersByResourcePk.load(resource.pk);
   }
 
-  @FieldResolver(() => EventConnection, { description: "Every event that touched this resource, filtered and sorted as `Query.events`." })
+  @FieldResolver(() => EventConnection, {
+    description: "Every event that touched this resource, filtered and sorted as `Query.events`.",
+  })
   events(@Root() resource: ReferencedResource, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
     return eventsConnection(ctx, "resource", resource.pk, args);
   }

@@ -12,7 +12,9 @@ export class UserIdentityResolver {
     return identity.accountId === null ? null : ctx.accountById.load(identity.accountId);
   }
 
-  @FieldResolver(() => EventConnection, { description: "Events this identity caused, filtered and sorted as `Query.events`." })
+  @FieldResolver(() => EventConnection, {
+    description: "Events this identity caused, filtered and sorted as `Query.events`.",
+  })
   events(@Root() identity: UserIdentity, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
     return eventsConnection(ctx, "identity", identity.pk, args);
   }

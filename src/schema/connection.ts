@@ -9,10 +9,16 @@ export class PageInfo {
   @Field(() => Boolean, { description: "True when items precede the first edge." })
   hasPreviousPage: boolean;
 
-  @Field(() => String, { nullable: true, description: "Cursor of the first edge; pass it as `before` for the previous page." })
+  @Field(() => String, {
+    nullable: true,
+    description: "Cursor of the first edge; pass it as `before` for the previous page.",
+  })
   startCursor: string | null;
 
-  @Field(() => String, { nullable: true, description: "Cursor of the last edge; pass it as `after` for the next page." })
+  @Field(() => String, {
+    nullable: true,
+    description: "Cursor of the last edge; pass it as `after` for the next page.",
+  })
   endCursor: string | null;
 }
 
@@ -74,7 +80,9 @@ export function Connection<T extends object>(nodeType: ClassType<T>, name: strin
       };
     }
 
-    @Field(() => Int, { description: `Number of ${plural} in the whole list (all pages). Costs a COUNT query: ask only when needed.` })
+    @Field(() => Int, {
+      description: `Number of ${plural} in the whole list (all pages). Costs a COUNT query: ask only when needed.`,
+    })
     get totalCount(): Promise<number> {
       return this.data.count();
     }

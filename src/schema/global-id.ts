@@ -15,11 +15,7 @@ export function decodeGlobalId(id: string): [string, ...string[]] {
   } catch {
     parsed = undefined;
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length < 2 ||
-    !parsed.every((part) => typeof part === "string")
-  ) {
+  if (!Array.isArray(parsed) || parsed.length < 2 || !parsed.every((part) => typeof part === "string")) {
     throw new UserInputError(`Invalid node ID '${id}': not an ID issued by this API.`, "id");
   }
   return parsed as [string, ...string[]];

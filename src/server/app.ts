@@ -48,7 +48,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
         request.method === "GET" && !query?.query && (request.headers.accept ?? "").includes("text/html");
       if (!wantsPage) return;
       const page = graphiqlPage(GRAPHQL_PATH);
-      reply.header("content-type", "text/html; charset=utf-8").header("etag", page.etag).header("cache-control", "no-cache");
+      reply
+        .header("content-type", "text/html; charset=utf-8")
+        .header("etag", page.etag)
+        .header("cache-control", "no-cache");
       if (request.headers["if-none-match"] === page.etag) return reply.code(304).send();
       if ((request.headers["accept-encoding"] ?? "").includes("gzip")) {
         return reply.header("content-encoding", "gzip").send(page.gzipped);

@@ -112,7 +112,10 @@ describe.each(storesUnderTest())("the seed purchase event, end to end ($kind)", 
       expect(node.node.id).toBe(id);
     }
     const types = await Promise.all(
-      ids.map(async (id) => dataOf(await store.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id })).node.__typename),
+      ids.map(
+        async (id) =>
+          dataOf(await store.graphql(`query($id: ID!) { node(id: $id) { __typename } }`, { id })).node.__typename,
+      ),
     );
     expect(types).toEqual(["Event", "Account", "UserIdentity", "Order", "ReferencedResource"]);
   });

@@ -16,22 +16,13 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
-  accessSync,
-  constants as fsConstants,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { accessSync, constants as fsConstants, rmSync, statSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import {
-  createConnection,
-  type Connection,
-  type ConnectionOptions,
-} from "mysql2/promise";
+import { createConnection, type Connection, type ConnectionOptions } from "mysql2/promise";
 
 const execFileAsync = promisify(execFile);
 
@@ -64,9 +55,7 @@ function isExecutableFile(p: string): boolean {
 }
 
 function searchDirs(extra: string[]): string[] {
-  const fromPath = (process.env.PATH ?? "")
-    .split(path.delimiter)
-    .filter(Boolean);
+  const fromPath = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
   return [...new Set([...fromPath, ...extra])];
 }
 
@@ -88,12 +77,9 @@ export function findMysqlServerBinary(): string | undefined {
   const override = process.env.TRAILGRAPH_MYSQL_BIN;
   if (override !== undefined) {
     const v = override.trim();
-    if (["", "none", "0", "false", "off"].includes(v.toLowerCase()))
-      return undefined;
+    if (["", "none", "0", "false", "off"].includes(v.toLowerCase())) return undefined;
     if (isExecutableFile(v)) return v;
-    throw new Error(
-      `TRAILGRAPH_MYSQL_BIN=${override} is not an executable file`,
-    );
+    throw new Error(`TRAILGRAPH_MYSQL_BIN=${override} is not an executable file`);
   }
   return findExecutable(SERVER_NAMES, searchDirs(EXTRA_SBIN_DIRS));
 }
@@ -106,11 +92,7 @@ function freeLoopbackPort(): Promise<number> {
     srv.listen(0, "127.0.0.1", () => {
       const addr = srv.address();
       const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() =>
-        port
-          ? resolve(port)
-          : reject(new Error("could not determine a free port")),
-      );
+      srv.close(() => (port ? resolve(port) : reject(new Error("could not determine a free port"))));
     });
   });
 }
@@ -141,12 +123,7 @@ async function detectFlavor(bin: string): Promise<Flavor> {
   return /mariadb/i.test(stdout) ? "mariadb" : "mysql";
 }
 
-async function initDataDir(
-  bin: string,
-  flavor: Flavor,
-  datadir: string,
-  log: (line: string) => void,
-): Promise<void> {
+async function initDataDir(bin: string, flavor: Flavor, datadir: string, log: (line: string) => void): Promise<void> {
   const user = os.userInfo().username;
   let cmd: string;
   let args: string[];
@@ -155,18 +132,9 @@ async function initDataDir(
     const installDb = findExecutable(
       ["mariadb-install-db", "mysql_install_db"],
       // Prefer the installation the server binary belongs to.
-      [
-        ...new Set([
-          binDir,
-          path.resolve(binDir, "..", "bin"),
-          ...searchDirs(["/usr/bin", "/usr/local/bin"]),
-        ]),
-      ],
+      [...new Set([binDir, path.resolve(binDir, "..", "bin"), ...searchDirs(["/usr/bin", "/usr/local/bin"])])],
     );
-    if (!installDb)
-      throw new Error(
-        `found ${bin} but no mariadb-install-db to initialise a data directory`,
-      );
+    if (!installDb) throw new Error(`found ${bin} but no mariadb-install-db to initialise a data directory`);
     cmd = installDb;
     args = [
       "--no-defaults",
@@ -177,12 +145,7 @@ async function initDataDir(
     ];
   } else {
     cmd = bin;
-    args = [
-      "--no-defaults",
-      "--initialize-insecure",
-      `--datadir=${datadir}`,
-      `--user=${user}`,
-    ];
+    args = ["--no-defaults", "--initialize-insecure", `--datadir=${datadir}`, `--user=${user}`];
   }
   log(`initialising data directory: ${cmd} ${args.join(" ")}`);
   try {
@@ -200,11 +163,7 @@ async function initDataDir(
 
 function isAuthError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  return (
-    code === "ER_HOST_NOT_PRIVILEGED" ||
-    code === "ER_ACCESS_DENIED_ERROR" ||
-    code === "ER_HOST_IS_BLOCKED"
-  );
+  return code === "ER_HOST_NOT_PRIVILEGED" || code === "ER_ACCESS_DENIED_ERROR" || code === "ER_HOST_IS_BLOCKED";
 }
 
 async function tryConnect(opts: ConnectionOptions): Promise<Connection> {
@@ -216,30 +175,15 @@ async function tryConnect(opts: ConnectionOptions): Promise<Connection> {
  * if this Node process disappears without running its 'exit' handlers (e.g.
  * SIGKILL of the test runner). Killed by stop().
  */
-function spawnWatchdog(
-  serverPid: number,
-  tmp: string,
-): ChildProcess | undefined {
+function spawnWatchdog(serverPid: number, tmp: string): ChildProcess | undefined {
   if (process.platform === "win32") return undefined;
   const script =
-    'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
-    'kill -KILL "$2" 2>/dev/null; sleep 1; rm -rf "$3"';
+    'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' + 'kill -KILL "$2" 2>/dev/null; sleep 1; rm -rf "$3"';
   try {
-    const wd = spawn(
-      "sh",
-      [
-        "-c",
-        script,
-        "trailgraph-mysql-watchdog",
-        String(process.pid),
-        String(serverPid),
-        tmp,
-      ],
-      {
-        detached: true,
-        stdio: "ignore",
-      },
-    );
+    const wd = spawn("sh", ["-c", script, "trailgraph-mysql-watchdog", String(process.pid), String(serverPid), tmp], {
+      detached: true,
+      stdio: "ignore",
+    });
     wd.on("error", () => undefined);
     wd.unref();
     return wd;
@@ -248,15 +192,10 @@ function spawnWatchdog(
   }
 }
 
-export async function startThrowawayMysql(
-  opts: StartOptions = {},
-): Promise<ThrowawayMysql> {
+export async function startThrowawayMysql(opts: StartOptions = {}): Promise<ThrowawayMysql> {
   const log = opts.log ?? (() => undefined);
   const bin = findMysqlServerBinary();
-  if (!bin)
-    throw new Error(
-      "no mariadbd/mysqld binary found (install mariadb-server or set MYSQL_URL)",
-    );
+  if (!bin) throw new Error("no mariadbd/mysqld binary found (install mariadb-server or set MYSQL_URL)");
   const serverBin: string = bin;
   const flavor = await detectFlavor(serverBin);
 
@@ -265,8 +204,7 @@ export async function startThrowawayMysql(
   const socket = path.join(tmp, "mysql.sock");
   const errorLog = path.join(tmp, "error.log");
   const pidFile = path.join(tmp, "mysql.pid");
-  const removeTmp = () =>
-    fs.rm(tmp, { recursive: true, force: true, maxRetries: 3 });
+  const removeTmp = () => fs.rm(tmp, { recursive: true, force: true, maxRetries: 3 });
 
   try {
     await initDataDir(serverBin, flavor, datadir, log);
@@ -282,9 +220,7 @@ export async function startThrowawayMysql(
     try {
       return await launch(port);
     } catch (err) {
-      const bindClash = /address already in use|bind on tcp\/ip port/i.test(
-        String((err as Error).message),
-      );
+      const bindClash = /address already in use|bind on tcp\/ip port/i.test(String((err as Error).message));
       if (bindClash && attempt < 3) {
         log(`port ${port} was taken, retrying`);
         await fs.rm(errorLog, { force: true });
@@ -328,8 +264,7 @@ export async function startThrowawayMysql(
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
 
-    let exited:
-      { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     const exitPromise = new Promise<void>((resolve) => {
       child.once("exit", (code, signal) => {
         exited = { code, signal };
@@ -369,15 +304,11 @@ export async function startThrowawayMysql(
           let timer: NodeJS.Timeout | undefined;
           const timedOut = await Promise.race([
             exitPromise.then(() => false),
-            new Promise<boolean>(
-              (r) => (timer = setTimeout(() => r(true), STOP_TIMEOUT_MS)),
-            ),
+            new Promise<boolean>((r) => (timer = setTimeout(() => r(true), STOP_TIMEOUT_MS))),
           ]);
           clearTimeout(timer);
           if (timedOut && !exited) {
-            log(
-              `server did not stop within ${STOP_TIMEOUT_MS / 1000}s, sending SIGKILL`,
-            );
+            log(`server did not stop within ${STOP_TIMEOUT_MS / 1000}s, sending SIGKILL`);
             child.kill("SIGKILL");
             await exitPromise;
           }
@@ -401,12 +332,8 @@ export async function startThrowawayMysql(
     const fail = async (why: string): Promise<never> => {
       const tail = await tailFile(errorLog);
       await shutdown(); // the caller removes the temp dir (or retries in it)
-      const out = output.length
-        ? `\n--- server output ---\n${output.join("\n")}`
-        : "";
-      throw new Error(
-        `throwaway MySQL server (${serverBin}) ${why}\n--- tail of ${errorLog} ---\n${tail}${out}`,
-      );
+      const out = output.length ? `\n--- server output ---\n${output.join("\n")}` : "";
+      throw new Error(`throwaway MySQL server (${serverBin}) ${why}\n--- tail of ${errorLog} ---\n${tail}${out}`);
     };
 
     const tcp: ConnectionOptions = {
@@ -418,12 +345,8 @@ export async function startThrowawayMysql(
     const deadline = started + READY_TIMEOUT_MS;
     let needsTcpRoot = false;
     for (;;) {
-      if (spawnError)
-        return fail(`could not be spawned: ${spawnError.message}`);
-      if (exited)
-        return fail(
-          `exited during startup (code ${exited.code}, signal ${exited.signal})`,
-        );
+      if (spawnError) return fail(`could not be spawned: ${spawnError.message}`);
+      if (exited) return fail(`exited during startup (code ${exited.code}, signal ${exited.signal})`);
       try {
         const c = await tryConnect(tcp);
         await c.end();
@@ -453,12 +376,8 @@ export async function startThrowawayMysql(
           password: "",
         });
         try {
-          await c.query(
-            "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''",
-          );
-          await c.query(
-            "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
-          );
+          await c.query("CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''");
+          await c.query("GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION");
           await c.query("FLUSH PRIVILEGES");
         } finally {
           await c.end();
@@ -466,9 +385,7 @@ export async function startThrowawayMysql(
         const check = await tryConnect(tcp);
         await check.end();
       } catch (err) {
-        return fail(
-          `is up, but root could not be enabled over TCP: ${(err as Error).message}`,
-        );
+        return fail(`is up, but root could not be enabled over TCP: ${(err as Error).message}`);
       }
     }
 
@@ -485,20 +402,16 @@ export async function createTestDatabase(
   serverUrl: string,
   name: string = `tg_test_${randomBytes(6).toString("hex")}`,
 ): Promise<{ url: string; drop(): Promise<void> }> {
-  if (!/^[A-Za-z0-9_]{1,64}$/.test(name))
-    throw new Error(`invalid test database name: ${name}`);
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(name)) throw new Error(`invalid test database name: ${name}`);
   const server = new URL(serverUrl);
   server.pathname = "/";
   const dbUrl = new URL(server.href);
   dbUrl.pathname = `/${name}`;
 
-  const admin = () =>
-    createConnection({ uri: server.href, connectTimeout: 10_000 });
+  const admin = () => createConnection({ uri: server.href, connectTimeout: 10_000 });
   const c = await admin();
   try {
-    await c.query(
-      `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-    );
+    await c.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   } finally {
     await c.end();
   }
