@@ -8,12 +8,25 @@ import { TenantScope } from "./db/scope";
 import { Store, type Page } from "./db/store";
 import { manyByKey, oneByKey } from "./loaders/order-by-keys";
 
+export interface TopValue {
+  key: string | null;
+  count: number;
+}
+
 interface PageKey {
   entity: new () => unknown;
   spec: ListSpec;
   page: PageRequest;
   parent: unknown;
   /** Same list, same arguments: one statement serves every parent of the group. */
+  group: string;
+}
+
+interface TopValuesKey {
+  spec: ListSpec;
+  column: string;
+  limit: number;
+  parent: unknown;
   group: string;
 }
 
@@ -97,46 +110,22 @@ export class Context {
     );
   });
 
-  private readonly pageLoader = new DataLoader<PageKey, Page<unknown>, string>(
-    async (keys) => {
-      const groups = new Map<string, PageKey[]>();
-      for (const key of keys) groups.set(key.group, [...(groups.get(key.group) ?? []), key]);
-      const results = new Map<string, Page<unknown>>();
-      await Promise.all(
-        [...groups].map(async ([group, members]) => {
-          const { entity, spec, page } = members[0];
-          const pages = await this.store.pages(
-            entity,
-            spec,
-            members.map((member) => member.parent),
-            page,
-          );
-          for (const [parent, result] of pages) results.set(`${group}\u0000${parent}`, result);
-        }),
-      );
-      return keys.map((key) => results.get(pageCacheKey(key))!);
-    },
-    { cacheKeyFn: pageCacheKey },
+  private readonly pageLoader = groupedLoader<PageKey, Page<unknown>>((first, parents) =>
+    this.store.pages(first.entity, first.spec, parents, first.page),
   );
 
-  private readonly countLoader = new DataLoader<CountKey, number, string>(
-    async (keys) => {
-      const groups = new Map<string, CountKey[]>();
-      for (const key of keys) groups.set(key.group, [...(groups.get(key.group) ?? []), key]);
-      const results = new Map<string, number>();
-      await Promise.all(
-        [...groups].map(async ([group, members]) => {
-          const counts = await this.store.counts(
-            members[0].spec,
-            members.map((member) => member.parent),
-          );
-          for (const [parent, count] of counts) results.set(`${group}\u0000${parent}`, count);
-        }),
-      );
-      return keys.map((key) => results.get(pageCacheKey(key)) ?? 0);
-    },
-    { cacheKeyFn: pageCacheKey },
+  private readonly countLoader = groupedLoader<CountKey, number>((first, parents) =>
+    this.store.counts(first.spec, parents),
   );
+
+  private readonly topValuesLoader = groupedLoader<TopValuesKey, TopValue[]>((first, parents) =>
+    this.store.topValues(first.spec, parents, first.column, first.limit),
+  );
+
+  /** The most frequent values of an event column in a list, batched across parents. */
+  topValues(spec: ListSpec, column: string, limit: number, parent: unknown = null) {
+    return this.topValuesLoader.load({ spec, column, limit, parent, group: JSON.stringify([spec, column, limit]) });
+  }
 
   /** One page of a list for one parent (null for a root list), batched with its siblings. */
   async page<T>(entity: new () => T, spec: ListSpec, page: PageRequest, parent: unknown = null): Promise<Page<T>> {
@@ -161,6 +150,42 @@ export class Context {
   }
 }
 
-function pageCacheKey(key: { group: string; parent: unknown }): string {
+interface GroupedKey {
+  /** Keys of one group share everything but the parent: one statement answers them all. */
+  group: string;
+  parent: unknown;
+}
+
+function cacheKey(key: GroupedKey): string {
   return `${key.group}\u0000${parentKey(key.parent)}`;
+}
+
+/**
+ * A DataLoader for per-parent reads: keys are grouped by `group`, and `run` answers a
+ * whole group at once (given its first key and every parent), keyed by parentKey().
+ */
+function groupedLoader<K extends GroupedKey, V>(
+  run: (first: K, parents: unknown[]) => Promise<Map<string, V>>,
+): DataLoader<K, V, string> {
+  return new DataLoader<K, V, string>(
+    async (keys) => {
+      const groups = new Map<string, K[]>();
+      for (const key of keys) groups.set(key.group, [...(groups.get(key.group) ?? []), key]);
+      const results = new Map<string, V>();
+      await Promise.all(
+        [...groups].map(async ([group, members]) => {
+          const answers = await run(
+            members[0],
+            members.map((member) => member.parent),
+          );
+          for (const [parent, value] of answers) results.set(`${group}\u0000${parent}`, value);
+        }),
+      );
+      return keys.map((key) => {
+        const value = results.get(cacheKey(key));
+        return value === undefined ? new Error(`no result for ${cacheKey(key)}`) : value;
+      });
+    },
+    { cacheKeyFn: cacheKey },
+  );
 }

@@ -3,7 +3,7 @@ import { Account, Event, EventPayload, Order, OrderItem, ReferencedResource, Use
 import { dialectOf, type Dialect } from "./dialect";
 import { Hydrator } from "./hydrate";
 import { encodeCursor, type Direction, type PageRequest, type SortColumn } from "./keyset";
-import { countRows, fetchPages, type ListSpec, type RawPage } from "./lists";
+import { countRows, fetchPages, parentKey, type ListSpec, type RawPage } from "./lists";
 import type { TenantScope } from "./scope";
 import { and, inList, sql, type Sql } from "./sql";
 
@@ -43,6 +43,19 @@ export interface ResourceFilterValues {
   resourceIds?: string[] | null;
   accountIds?: string[] | null;
 }
+
+/** Event columns that `eventCounts` can group by. */
+export const EVENT_GROUP_COLUMNS = {
+  EVENT_NAME: "e.event_name",
+  EVENT_TYPE: "e.event_type",
+  EVENT_RW: "e.event_rw",
+  SERVICE_NAME: "e.service_name",
+  EVENT_SOURCE: "e.event_source",
+  REGION: "e.acs_region",
+  ACCOUNT_ID: "e.account_id",
+  SOURCE_IP_ADDRESS: "e.source_ip_address",
+  ERROR_CODE: "e.error_code",
+} as const;
 
 /** What a per-parent event list hangs from. */
 export type EventAnchor = "none" | "account" | "identity" | "resource" | "order";
@@ -295,6 +308,46 @@ export class Store {
   }
 
   /**
+   * The most frequent values of one event column among the events of a list, per parent,
+   * most frequent first: one GROUP BY per parent, all in one UNION ALL statement.
+   */
+  async topValues(
+    spec: ListSpec,
+    parents: readonly unknown[],
+    column: string,
+    limit: number,
+  ): Promise<Map<string, Array<{ key: string | null; count: number }>>> {
+    const branches = parents.map((parent) => {
+      const conditions = [...spec.where];
+      if (spec.parentColumn) conditions.push(sql(`${spec.parentColumn} = ?`, parent));
+      const where = and(conditions);
+      const tag = spec.parentColumn ? `${spec.parentColumn} AS _parent, ` : "";
+      const group = spec.parentColumn ? `${spec.parentColumn}, ${column}` : column;
+      return {
+        text: `SELECT ${tag}${column} AS k, COUNT(*) AS n FROM ${spec.from} WHERE ${where.text} GROUP BY ${group} ORDER BY n DESC, k LIMIT ${limit}`,
+        params: where.params,
+      };
+    });
+    const statement =
+      branches.length === 1
+        ? branches[0]
+        : {
+            text: branches.map((branch, index) => `SELECT * FROM (${branch.text}) AS g${index}`).join(" UNION ALL "),
+            params: branches.flatMap((branch) => branch.params),
+          };
+    const result = new Map<string, Array<{ key: string | null; count: number }>>(
+      parents.map((parent) => [parentKey(parent), []]),
+    );
+    for (const row of await this.query(statement.text, statement.params)) {
+      result
+        .get(spec.parentColumn ? parentKey(row._parent) : parentKey(null))
+        ?.push({ key: row.k === null ? null : String(row.k), count: Number(row.n) });
+    }
+    for (const counts of result.values()) counts.sort((a, b) => b.count - a.count || compareKeys(a.key, b.key));
+    return result;
+  }
+
+  /**
    * EventFilter as conditions on `events e`. Identity fields become one subquery on
    * identities (served by their indexes, then ix_events_identity_time); resource and order
    * fields become semi-joins on the link tables. Empty lists do not filter.
@@ -351,4 +404,11 @@ export class Store {
     }
     return where;
   }
+}
+
+function compareKeys(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
 }

@@ -4,6 +4,7 @@ import { Account, Order, ReferencedResource, UserIdentity } from "../entities";
 import { EventConnection, OrderConnection, ResourceConnection, UserIdentityConnection } from "./connections";
 import { AccountResourcesArgs, EventsArgs, PageArgs } from "./list.args";
 import { connection, eventsConnection } from "./lists";
+import { EventCount, eventCounts, EventCountsArgs } from "./event-counts";
 
 @Resolver(() => Account)
 export class AccountResolver {
@@ -19,6 +20,13 @@ export class AccountResolver {
   })
   events(@Root() account: Account, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
     return eventsConnection(ctx, "account", account.accountId, args);
+  }
+
+  @FieldResolver(() => [EventCount], {
+    description: "Dashboard counts over this account's events, e.g. its busiest operations in 90 days.",
+  })
+  eventCounts(@Root() account: Account, @Args(() => EventCountsArgs) args: EventCountsArgs, @Ctx() ctx: Context) {
+    return eventCounts(ctx, "account", account.accountId, args);
   }
 
   @FieldResolver(() => OrderConnection, { description: "Orders of this account, newest first." })

@@ -7,6 +7,7 @@ import { decodeGlobalId } from "../schema/global-id";
 import { Node } from "../schema/node";
 import { AccountConnection, EventConnection, OrderConnection, ResourceConnection } from "./connections";
 import { EventDefinition } from "./event-definition.type";
+import { EventCount, eventCounts, EventCountsArgs } from "./event-counts";
 import { EventsArgs, OrdersArgs, PageArgs, ResourcesArgs } from "./list.args";
 import { checkFilterLists, connection, eventsConnection } from "./lists";
 
@@ -56,6 +57,15 @@ export class QueryResolver {
   })
   events(@Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
     return eventsConnection(ctx, "none", null, args);
+  }
+
+  @Query(() => [EventCount], {
+    description:
+      "Dashboard counts: the most frequent values of one field among the filtered events. " +
+      'Example: `{ eventCounts(by: EVENT_NAME, filter: {from: "2021-08-01T00:00:00Z"}, first: 5) { key count } }`',
+  })
+  eventCounts(@Args(() => EventCountsArgs) args: EventCountsArgs, @Ctx() ctx: Context) {
+    return eventCounts(ctx, "none", null, args);
   }
 
   @Query(() => Account, {
