@@ -3,26 +3,26 @@ import "reflect-metadata";
 import { parseArgs } from "node:util";
 import { storeConfig } from "./db/datasource";
 import { loadSamplesIfEmpty, openStore } from "./db/open";
-import { ingest, type IngestSummary } from "./ingest/ingest";
-import { FileSource } from "./ingest/sources";
+import { ingestCommand, INGEST_USAGE, UsageError } from "./ingest/command";
 import { buildTrailGraphSchema } from "./schema/build";
-import { createApp, GRAPHQL_PATH } from "./server/app";
+import { createApp, GRAPHQL_PATH, ingestSettings } from "./server/app";
 import { generateCommand } from "./generate/command";
 
 const USAGE = `Usage: trailgraph <command> [options]
 
 Commands:
-  serve [--port N] [--host H] [--migrate]   serve the GraphQL API (default port 4000, host 127.0.0.1)
-  ingest [--account ID] [--json] <file>...  load ActionTrail events (one event, a JSON array, or JSON lines)
-  migrate                                   bring the database up to date
-  generate --events N --accounts M --seed S --out <folder> [--format ndjson]   write realistic synthetic events (OSS layout by default)
+  serve [--port N] [--host H] [--migrate]
+      serve the GraphQL API (default port 4000, host 127.0.0.1); POST /ingest when
+      TRAILGRAPH_INGEST_TOKEN is set
+  ${INGEST_USAGE.replace(/\n/g, "\n  ")}
+  migrate
+      bring the database up to date
+  generate --events N --accounts M --seed S --out <folder> [--format ndjson] [--multi-account]
+      write realistic synthetic events (OSS delivery layout by default)
 
 The store is DATABASE_URL: mysql://user:pass@host:port/db (MySQL 8, MariaDB 10.11),
 sqlite:<path>, or nothing for the embedded store at ./data/trailgraph.sqlite.
 `;
-
-/** Exit codes: 0 all done, 1 some records rejected, 2 usage or connection error. */
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
     case "serve":
       return serve(rest);
     case "ingest":
-      return ingestCommand(rest);
+      return ingestCommand(rest, log);
     case "migrate":
       return migrate(rest);
     case "generate":
@@ -76,28 +76,10 @@ async function serve(args: string[]): Promise<number> {
   const address = app.server.address();
   const shown = typeof address === "object" && address ? `${host}:${address.port}` : `${host}:${port}`;
   log(`GraphQL API at http://${shown}${GRAPHQL_PATH} (open it in a browser for GraphiQL)`);
+  log(
+    ingestSettings().token ? `POST http://${shown}/ingest is on` : "POST /ingest is off (set TRAILGRAPH_INGEST_TOKEN)",
+  );
   return new Promise<number>(() => {});
-}
-
-async function ingestCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { account: { type: "string" }, json: { type: "boolean" }, migrate: { type: "boolean" } },
-  });
-  if (positionals.length === 0) throw new UsageError("ingest needs at least one file");
-  const store = await openStore(storeConfig(), { migrate: values.migrate, log });
-  try {
-    const summary = await ingest(
-      store.dataSource,
-      positionals.map((path) => new FileSource(path)),
-      { defaultAccountId: values.account ?? null },
-    );
-    report(summary, Boolean(values.json), store.config.display);
-    return summary.rejected.length > 0 ? 1 : 0;
-  } finally {
-    await store.dataSource.destroy();
-  }
 }
 
 async function migrate(args: string[]): Promise<number> {
@@ -106,22 +88,6 @@ async function migrate(args: string[]): Promise<number> {
   log(`${store.config.display} is up to date`);
   await store.dataSource.destroy();
   return 0;
-}
-
-function report(summary: IngestSummary, json: boolean, target: string): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-    return;
-  }
-  for (const rejection of summary.rejected) {
-    process.stderr.write(`rejected ${rejection.source} ${rejection.position}: ${rejection.reason}\n`);
-  }
-  const seconds = summary.elapsedMs / 1000;
-  process.stdout.write(
-    `ingested into ${target}: ${summary.sources} file(s), ${summary.read} record(s) read, ` +
-      `${summary.inserted} new, ${summary.duplicates} already present, ${summary.rejected.length} rejected ` +
-      `in ${seconds.toFixed(1)} s (${Math.round(summary.read / Math.max(seconds, 0.001))} records/s)\n`,
-  );
 }
 
 function log(message: string): void {

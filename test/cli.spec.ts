@@ -111,14 +111,23 @@ describe("trailgraph CLI", () => {
     }
   });
 
-  it("ingest prints what it did; a second run changes nothing", async () => {
+  it("ingest prints what it did; a second run skips the file; --force reads it again and changes nothing", async () => {
     const env = { DATABASE_URL: `sqlite:${join(dir, "ingest.sqlite")}` };
     const first = await run(["ingest", SAMPLES], env, dir);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/67 record\(s\) read, 67 new, 0 already present, 0 rejected/);
     const second = await run(["ingest", "--json", SAMPLES], env, dir);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ read: 67, inserted: 0, duplicates: 67, rejected: [] });
+    expect(JSON.parse(second.stdout)).toMatchObject({ files: 0, skipped: 1, read: 0, inserted: 0 });
+    const forced = await run(["ingest", "--json", "--force", SAMPLES], env, dir);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({
+      read: 67,
+      inserted: 0,
+      duplicates: 67,
+      rejected: 0,
+      rejects: [],
+    });
   });
 
   it("rejects bad records with file and position, keeps the rest, exits 1", async () => {

@@ -2,8 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DataSource } from "typeorm";
 import { ingest, type IngestSummary } from "../ingest/ingest";
-import type { EventSource } from "../ingest/sources";
-import { parseDocument } from "../ingest/sources";
+import { bufferSource } from "../ingest/sources";
 import { packageRoot } from "../paths";
 import { createDataSource, storeConfig, type StoreConfig } from "./datasource";
 
@@ -54,12 +53,5 @@ export async function loadSamplesIfEmpty(store: OpenedStore, file = SAMPLES_FILE
   if (!store.config.implicit) return null;
   const [{ n }] = await store.dataSource.query("SELECT COUNT(*) AS n FROM events");
   if (Number(n) > 0) return null;
-  const text = await readFile(file, "utf8");
-  const source: EventSource = {
-    name: "samples/events.json",
-    async *records() {
-      yield* parseDocument(text);
-    },
-  };
-  return ingest(store.dataSource, [source]);
+  return ingest(store.dataSource, [bufferSource("samples/events.json", await readFile(file))]);
 }

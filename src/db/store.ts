@@ -275,6 +275,22 @@ export class Store {
     };
   }
 
+  /** Rejected records, newest first. They belong to no account: a restricted scope sees none. */
+  rejectList(): ListSpec {
+    return {
+      tag: "rj",
+      select: "j.*",
+      from: "ingest_rejects j",
+      where: this.scope.unrestricted ? [] : [sql("1 = 0")],
+      parentColumn: null,
+      sort: [
+        { column: "j.rejected_at", kind: "time" },
+        { column: "j.pk", kind: "int" },
+      ],
+      direction: "DESC",
+    };
+  }
+
   accountList(): ListSpec {
     return {
       tag: "ac",

@@ -2,12 +2,25 @@ import { Account } from "./account.entity";
 import { Event } from "./event.entity";
 import { EventOrder, EventResource } from "./event-links.entity";
 import { EventPayload } from "./event-payload.entity";
+import { IngestedFile, IngestReject } from "./ingest.entity";
 import { Order } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
 import { ReferencedResource } from "./referenced-resource.entity";
 import { UserIdentity } from "./user-identity.entity";
 
-export { Account, Event, EventOrder, EventPayload, EventResource, Order, OrderItem, ReferencedResource, UserIdentity };
+export {
+  Account,
+  Event,
+  EventOrder,
+  EventPayload,
+  EventResource,
+  IngestedFile,
+  IngestReject,
+  Order,
+  OrderItem,
+  ReferencedResource,
+  UserIdentity,
+};
 
 export const ENTITIES = [
   Account,
@@ -19,4 +32,6 @@ export const ENTITIES = [
   OrderItem,
   EventResource,
   EventOrder,
+  IngestedFile,
+  IngestReject,
 ];

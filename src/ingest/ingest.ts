@@ -1,32 +1,70 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { resolve } from "node:path";
 import type { DataSource } from "typeorm";
+import { InputError } from "./formats/read-records";
 import { normalizeEvent, RejectedRecord, type NormalizedEvent } from "./normalize";
-import type { EventSource } from "./sources";
-import { EventWriter } from "./writer";
+import { FileSource, md5FromOssName, StreamSource, type EventSource } from "./sources";
+import { EventWriter, type CompletedFile, type RejectRow } from "./writer";
 
 export interface Rejection {
   source: string;
   position: string;
+  byteOffset?: number;
   reason: string;
+  /** The record's text, when it could be read (cut at 16 KiB). */
+  text?: string;
 }
 
 export interface IngestSummary {
-  sources: number;
+  /** Sources read (files, stdin, bodies), skipped ones excluded. */
+  files: number;
+  /** Files skipped because they were already ingested whole. */
+  skipped: number;
   read: number;
   inserted: number;
   duplicates: number;
-  rejected: Rejection[];
+  rejected: number;
+  /** The first rejections (all of them are in the rejects table and file). */
+  rejects: Rejection[];
+  /** Sources that ended early: a damaged or truncated gzip, a read error. */
+  damaged: Array<{ source: string; reason: string }>;
+  bytes: number;
+  elapsedMs: number;
+  eventsPerSecond: number;
+}
+
+export interface IngestProgress {
+  filesDone: number;
+  bytesDone: number;
+  read: number;
   elapsedMs: number;
 }
 
 export interface IngestOptions {
-  /** Owner of events that name no account of their own (`--account`). */
+  /** Owner of events that name no account of their own and come from no OSS account path. */
   defaultAccountId?: string | null;
   batchSize?: number;
+  /** Read files again even when they were ingested whole before. */
+  force?: boolean;
+  /** Called for every rejection, in order (the CLI's rejects file). */
+  onReject?: (rejection: Rejection) => void;
+  /** Called after every batch and file. */
+  onProgress?: (progress: IngestProgress) => void;
+  /** How many rejections the summary lists. */
+  summaryRejects?: number;
+  /** Stops between sources: what was read so far is written, the rest is left for a re-run. */
+  signal?: AbortSignal;
 }
+
+const TEXT_LIMIT = 16 * 1024;
 
 /**
  * Reads every source, normalizes each record and writes them in batches. A bad record is
- * rejected with its source and position; it never stops the others.
+ * rejected with its source and position and never stops the others; a damaged source
+ * keeps what was read before the damage. A file is recorded as ingested in the same
+ * transaction as its last records, so a run killed at any moment and run again ends with
+ * exactly the rows of one clean run, and a finished file is skipped on the next run.
  */
 export async function ingest(
   dataSource: DataSource,
@@ -36,35 +74,154 @@ export async function ingest(
   const started = Date.now();
   const writer = new EventWriter(dataSource);
   const batchSize = options.batchSize ?? 1000;
-  const summary: IngestSummary = { sources: 0, read: 0, inserted: 0, duplicates: 0, rejected: [], elapsedMs: 0 };
+  const summaryRejects = options.summaryRejects ?? 100;
+  const summary: IngestSummary = {
+    files: 0,
+    skipped: 0,
+    read: 0,
+    inserted: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejects: [],
+    damaged: [],
+    bytes: 0,
+    elapsedMs: 0,
+    eventsPerSecond: 0,
+  };
   let batch: NormalizedEvent[] = [];
+  let rejects: RejectRow[] = [];
+  let files: CompletedFile[] = [];
+  let bytesBefore = 0;
+  let current: EventSource | null = null;
+  const progress = () =>
+    options.onProgress?.({
+      filesDone: summary.files + summary.skipped,
+      bytesDone: bytesBefore + (current?.bytesRead() ?? 0),
+      read: summary.read,
+      elapsedMs: Date.now() - started,
+    });
   const flush = async () => {
-    if (batch.length === 0) return;
-    const result = await writer.write(batch);
+    if (batch.length === 0 && rejects.length === 0 && files.length === 0) return;
+    const result = await writer.write(batch, { rejects, files });
     summary.inserted += result.inserted;
     summary.duplicates += result.duplicates;
     batch = [];
+    rejects = [];
+    files = [];
+    progress();
   };
+  const reject = (rejection: Rejection) => {
+    summary.rejected++;
+    if (summary.rejects.length < summaryRejects) summary.rejects.push(rejection);
+    options.onReject?.(rejection);
+    rejects.push(rejectRow(rejection));
+  };
+  const known = options.force ? new Map<string, CompletedFile>() : await writer.completedFiles();
 
   for (const source of sources) {
-    summary.sources++;
-    for await (const record of source.records()) {
-      summary.read++;
-      if ("error" in record) {
-        summary.rejected.push({ source: source.name, position: record.position, reason: record.error });
-        continue;
-      }
-      try {
-        batch.push(normalizeEvent(record.value, { defaultAccountId: options.defaultAccountId }));
-      } catch (error) {
-        if (!(error instanceof RejectedRecord)) throw error;
-        summary.rejected.push({ source: source.name, position: record.position, reason: error.reason });
-        continue;
-      }
-      if (batch.length >= batchSize) await flush();
+    if (options.signal?.aborted) break;
+    if (source instanceof FileSource && (await alreadyIngested(source, known))) {
+      summary.skipped++;
+      bytesBefore += source.size ?? 0;
+      progress();
+      continue;
     }
+    current = source;
+    summary.files++;
+    let records = 0;
+    try {
+      for await (const record of source.records()) {
+        summary.read++;
+        records++;
+        if (record.error !== undefined) {
+          reject({
+            source: source.name,
+            position: record.position,
+            byteOffset: record.byteOffset,
+            reason: record.error,
+            text: record.text,
+          });
+        } else {
+          try {
+            batch.push(
+              normalizeEvent(record.value, { defaultAccountId: source.defaultAccountId ?? options.defaultAccountId }),
+            );
+          } catch (error) {
+            if (!(error instanceof RejectedRecord)) throw error;
+            reject({
+              source: source.name,
+              position: record.position,
+              byteOffset: record.byteOffset,
+              reason: error.reason,
+              text: record.text ?? safeJson(record.value),
+            });
+          }
+        }
+        if (batch.length >= batchSize || rejects.length >= batchSize) await flush();
+      }
+      if (source instanceof FileSource) files.push(completedFile(source, records));
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      summary.damaged.push({ source: source.name, reason: error.message });
+      reject({ source: source.name, position: `byte ${source.bytesRead()}`, reason: error.message });
+    }
+    bytesBefore += source.bytesRead();
+    current = null;
   }
   await flush();
+  summary.bytes = bytesBefore;
   summary.elapsedMs = Date.now() - started;
+  summary.eventsPerSecond = Math.round(summary.read / Math.max(summary.elapsedMs / 1000, 0.001));
   return summary;
+}
+
+/** Same path, same size, same content (the md5 an OSS name carries, else the file's own). */
+async function alreadyIngested(source: FileSource, known: Map<string, CompletedFile>): Promise<boolean> {
+  const done = known.get(pathKey(source.path));
+  if (!done || done.size !== source.size) return false;
+  const named = md5FromOssName(source.path);
+  if (named !== null) return named === done.md5;
+  return (await md5OfFile(source.path)) === done.md5;
+}
+
+async function md5OfFile(path: string): Promise<string> {
+  const hash = createHash("md5");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+function completedFile(source: StreamSource & { path: string }, records: number): CompletedFile {
+  return {
+    pathKey: pathKey(source.path),
+    path: source.path,
+    size: source.size ?? source.bytesRead(),
+    md5: source.md5() ?? "",
+    records,
+  };
+}
+
+/** Files are known by their absolute path, whatever folder a run starts in. */
+export function pathKey(path: string): string {
+  return createHash("sha256").update(resolve(path)).digest("hex");
+}
+
+function rejectRow(rejection: Rejection): RejectRow {
+  return {
+    rejectKey: createHash("sha256")
+      .update(JSON.stringify([rejection.source, rejection.position, rejection.reason]))
+      .digest("hex"),
+    source: rejection.source.slice(0, 1024),
+    position: rejection.position.slice(0, 255),
+    byteOffset: rejection.byteOffset ?? null,
+    reason: rejection.reason,
+    text: rejection.text === undefined ? null : rejection.text.slice(0, TEXT_LIMIT),
+  };
+}
+
+function safeJson(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value)?.slice(0, TEXT_LIMIT);
+  } catch {
+    return undefined;
+  }
 }

@@ -2,6 +2,35 @@ import type { DataSource, EntityManager } from "typeorm";
 import { dialectOf, type Dialect } from "../db/dialect";
 import type { NormalizedEvent, NormalizedOrder, ResourceRef } from "./normalize";
 
+/** A source file read to its end, recorded with the batch that holds its last records. */
+export interface CompletedFile {
+  pathKey: string;
+  path: string;
+  size: number;
+  md5: string;
+  records: number;
+}
+
+/** A rejected record, kept in ingest_rejects. */
+export interface RejectRow {
+  rejectKey: string;
+  source: string;
+  position: string;
+  byteOffset: number | null;
+  reason: string;
+  text: string | null;
+}
+
+/** Bookkeeping written in the same transaction as a batch. */
+export interface Bookkeeping {
+  rejects?: RejectRow[];
+  files?: CompletedFile[];
+}
+
+/** Errors after which the whole batch is simply tried again: lock conflicts between writers. */
+const RETRYABLE = new Set(["ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT", "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT"]);
+const ATTEMPTS = 6;
+
 /** What one write did. */
 export interface WriteResult {
   /** Events stored for the first time. */
@@ -28,13 +57,78 @@ export class EventWriter {
     this.dialect = dialectOf(dataSource);
   }
 
-  async write(batch: readonly NormalizedEvent[]): Promise<WriteResult> {
-    if (batch.length === 0) return { inserted: 0, duplicates: 0 };
-    const inserted = await this.dataSource.transaction((manager) => this.writeInTransaction(manager, [...batch]));
-    return { inserted, duplicates: batch.length - inserted };
+  async write(batch: readonly NormalizedEvent[], bookkeeping: Bookkeeping = {}): Promise<WriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const inserted = await this.dataSource.transaction(async (manager) => {
+          const count = batch.length > 0 ? await this.writeInTransaction(manager, batch) : 0;
+          await this.writeBookkeeping(manager, bookkeeping);
+          return count;
+        });
+        return { inserted, duplicates: batch.length - inserted };
+      } catch (error) {
+        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code;
+        if (attempt >= ATTEMPTS || !RETRYABLE.has(code ?? "")) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
+      }
+    }
   }
 
-  private async writeInTransaction(manager: EntityManager, events: NormalizedEvent[]): Promise<number> {
+  /** Files recorded as ingested whole, by path key. */
+  async completedFiles(): Promise<Map<string, CompletedFile>> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      "SELECT path_key, path, size, md5, records FROM ingested_files",
+    );
+    return new Map(
+      rows.map((row) => [
+        String(row.path_key),
+        {
+          pathKey: String(row.path_key),
+          path: String(row.path),
+          size: Number(row.size),
+          md5: String(row.md5),
+          records: Number(row.records),
+        },
+      ]),
+    );
+  }
+
+  private async writeBookkeeping(manager: EntityManager, { rejects = [], files = [] }: Bookkeeping): Promise<void> {
+    const d = this.dialect;
+    const now = d.time(new Date());
+    await this.insertRows(
+      manager,
+      `${d.insertIgnore} ingest_rejects`,
+      ["reject_key", "rejected_at", "source", "position", "byte_offset", "reason", "text"],
+      uniqueBy(rejects, (r) => r.rejectKey).map((r) => [
+        r.rejectKey,
+        now,
+        r.source,
+        r.position,
+        r.byteOffset,
+        r.reason,
+        r.text,
+      ]),
+    );
+    await this.insertRows(
+      manager,
+      "INSERT INTO ingested_files",
+      ["path_key", "path", "size", "md5", "records", "completed_at"],
+      uniqueBy(
+        files,
+        (f) => f.pathKey,
+        (_kept, next) => next,
+      ).map((f) => [f.pathKey, f.path, f.size, f.md5, f.records, now]),
+      d.onConflict(["path_key"], {
+        size: d.excluded("size"),
+        md5: d.excluded("md5"),
+        records: d.excluded("records"),
+        completed_at: d.excluded("completed_at"),
+      }),
+    );
+  }
+
+  private async writeInTransaction(manager: EntityManager, events: readonly NormalizedEvent[]): Promise<number> {
     const d = this.dialect;
     // The first copy of an event is the one stored. Every copy still adds the links it carries,
     // as a re-delivery in a later batch does, so that batch boundaries never change the result.
@@ -106,7 +200,7 @@ export class EventWriter {
     return inserted;
   }
 
-  private async upsertAccounts(manager: EntityManager, events: NormalizedEvent[]): Promise<void> {
+  private async upsertAccounts(manager: EntityManager, events: readonly NormalizedEvent[]): Promise<void> {
     const firstSeen = new Map<string, Date>();
     for (const event of events) {
       for (const accountId of event.accountIds) {
@@ -124,7 +218,10 @@ export class EventWriter {
     );
   }
 
-  private async insertIdentities(manager: EntityManager, events: NormalizedEvent[]): Promise<Map<string, number>> {
+  private async insertIdentities(
+    manager: EntityManager,
+    events: readonly NormalizedEvent[],
+  ): Promise<Map<string, number>> {
     const identities = uniqueBy(
       events.flatMap((event) => (event.identity ? [event.identity] : [])),
       (identity) => identity.identityKey,
@@ -142,7 +239,10 @@ export class EventWriter {
     );
   }
 
-  private async insertResources(manager: EntityManager, events: NormalizedEvent[]): Promise<Map<string, number>> {
+  private async insertResources(
+    manager: EntityManager,
+    events: readonly NormalizedEvent[],
+  ): Promise<Map<string, number>> {
     const resources = uniqueBy(
       events.flatMap((event) => event.resources.map((ref) => ({ ...ref, accountId: event.accountId }))),
       resourceKey,
@@ -169,7 +269,7 @@ export class EventWriter {
 
   private async upsertOrders(
     manager: EntityManager,
-    events: NormalizedEvent[],
+    events: readonly NormalizedEvent[],
     pkOf: (event: NormalizedEvent) => number,
   ): Promise<void> {
     interface OrderRow {

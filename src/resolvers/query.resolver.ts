@@ -1,11 +1,17 @@
 import { Arg, Args, Ctx, ID, Query, Resolver } from "type-graphql";
 import { EVENT_CATALOG } from "../catalog";
 import type { Context } from "../context";
-import { Account, Event, Order, ReferencedResource } from "../entities";
+import { Account, Event, IngestReject, Order, ReferencedResource } from "../entities";
 import { UserInputError } from "../schema/errors";
 import { decodeGlobalId } from "../schema/global-id";
 import { Node } from "../schema/node";
-import { AccountConnection, EventConnection, OrderConnection, ResourceConnection } from "./connections";
+import {
+  AccountConnection,
+  EventConnection,
+  IngestRejectConnection,
+  OrderConnection,
+  ResourceConnection,
+} from "./connections";
 import { EventDefinition } from "./event-definition.type";
 import { EventCount, eventCounts, EventCountsArgs } from "./event-counts";
 import { EventsArgs, OrdersArgs, PageArgs, ResourcesArgs } from "./list.args";
@@ -128,6 +134,15 @@ export class QueryResolver {
   resources(@Args(() => ResourcesArgs) args: ResourcesArgs, @Ctx() ctx: Context) {
     checkFilterLists(args.filter ?? {});
     return connection(ctx, ResourceConnection, ReferencedResource, ctx.store.resourceList("none", args.filter), args);
+  }
+
+  @Query(() => IngestRejectConnection, {
+    description:
+      "Records that could not be ingested (CLI and POST /ingest), newest first, with where they came from and why. " +
+      "Example: `{ ingestRejects(first: 10) { nodes { source position reason } } }`",
+  })
+  ingestRejects(@Args(() => PageArgs) args: PageArgs, @Ctx() ctx: Context) {
+    return connection(ctx, IngestRejectConnection, IngestReject, ctx.store.rejectList(), args);
   }
 
   @Query(() => [EventDefinition], {

@@ -7,12 +7,15 @@ import type { DataSource } from "typeorm";
 import { Context } from "../context";
 import { TenantScope } from "../db/scope";
 import { graphiqlPage } from "./graphiql";
+import { DEFAULT_INGEST_MAX_BYTES, registerIngestRoute } from "./ingest-route";
 
 export interface AppOptions {
   dataSource: DataSource;
   schema: GraphQLSchema;
   /** Log requests (the CLI turns it on; tests keep it off). */
   logger?: boolean;
+  /** POST /ingest settings; by default from TRAILGRAPH_INGEST_TOKEN and TRAILGRAPH_INGEST_MAX_BYTES. */
+  ingest?: { token: string | null; maxBytes: number };
 }
 
 export const GRAPHQL_PATH = "/graphql";
@@ -61,10 +64,22 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     handler,
   });
 
+  await registerIngestRoute(app, { dataSource: options.dataSource, ...(options.ingest ?? ingestSettings()) });
+
   app.get("/health", async (_request, reply) => {
     await options.dataSource.query("SELECT 1");
     return reply.send({ status: "ok" });
   });
   app.get("/", async (_request, reply) => reply.redirect(GRAPHQL_PATH));
   return app;
+}
+
+/** POST /ingest settings from the environment. */
+export function ingestSettings(env: NodeJS.ProcessEnv = process.env): { token: string | null; maxBytes: number } {
+  const maxBytes = Number(env.TRAILGRAPH_INGEST_MAX_BYTES ?? DEFAULT_INGEST_MAX_BYTES);
+  if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
+    throw new Error(`TRAILGRAPH_INGEST_MAX_BYTES '${env.TRAILGRAPH_INGEST_MAX_BYTES}' is not a positive whole number`);
+  }
+  const token = env.TRAILGRAPH_INGEST_TOKEN?.trim() || null;
+  return { token, maxBytes };
 }

@@ -129,7 +129,7 @@ function expectNothingNew(summary: IngestSummary, delivered: number): void {
   expect(summary.read).toBe(delivered);
   expect(summary.inserted).toBe(0);
   expect(summary.duplicates).toBe(delivered);
-  expect(summary.rejected).toEqual([]);
+  expect(summary.rejected).toBe(0);
 }
 
 describe.each(storesUnderTest())("ingesting the same events again changes nothing ($kind)", ({ kind, available }) => {
@@ -149,7 +149,7 @@ describe.each(storesUnderTest())("ingesting the same events again changes nothin
     expect(first.read).toBe(samples.length);
     expect(first.inserted).toBe(samples.length);
     expect(first.duplicates).toBe(0);
-    expect(first.rejected).toEqual([]);
+    expect(first.rejected).toBe(0);
     for (const table of TABLES) expect(reference[table].length, table).toBeGreaterThan(0);
     expect(reference.events).toHaveLength(samples.length);
     expect(reference.event_payloads).toHaveLength(samples.length);
@@ -188,7 +188,7 @@ describe.each(storesUnderTest())("ingesting the same events again changes nothin
       [arraySource(samples.slice(0, 30), "a.json"), arraySource(samples.slice(20), "b.json")],
       { batchSize: 25 },
     );
-    expect(summary.sources).toBe(2);
+    expect(summary.files).toBe(2);
     expectNothingNew(summary, 30 + samples.length - 20);
     expect(await snapshot(store.dataSource)).toEqual(reference);
   });

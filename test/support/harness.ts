@@ -8,7 +8,7 @@ import { inject } from "vitest";
 import { statementCounter, storeConfig } from "../../src/db/datasource";
 import { openStore } from "../../src/db/open";
 import { ingest, type IngestSummary } from "../../src/ingest/ingest";
-import { parseDocument, type EventSource } from "../../src/ingest/sources";
+import { bufferSource, type EventSource } from "../../src/ingest/sources";
 import { buildTrailGraphSchema } from "../../src/schema/build";
 import { createApp } from "../../src/server/app";
 import { createTestDatabase } from "./mysql-server";
@@ -79,13 +79,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
 }
 
 export function arraySource(events: unknown[], name = "test-input.json"): EventSource {
-  const text = JSON.stringify(events);
-  return {
-    name,
-    async *records() {
-      yield* parseDocument(text);
-    },
-  };
+  return bufferSource(name, JSON.stringify(events));
 }
 
 /** Fails with the GraphQL errors when a response has any; returns its data. */

@@ -1,4 +1,5 @@
 import { Initial1795250675817 } from "./1795250675817-Initial";
+import { IngestBookkeeping1795252375488 } from "./1795252375488-IngestBookkeeping";
 
 /** Applied in this order; never edit one that has shipped, add a new one. */
-export const MYSQL_MIGRATIONS = [Initial1795250675817];
+export const MYSQL_MIGRATIONS = [Initial1795250675817, IngestBookkeeping1795252375488];

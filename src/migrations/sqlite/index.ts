@@ -1,4 +1,5 @@
 import { Initial1795250677773 } from "./1795250677773-Initial";
+import { IngestBookkeeping1795252377753 } from "./1795252377753-IngestBookkeeping";
 
 /** Applied in this order; never edit one that has shipped, add a new one. */
-export const SQLITE_MIGRATIONS = [Initial1795250677773];
+export const SQLITE_MIGRATIONS = [Initial1795250677773, IngestBookkeeping1795252377753];

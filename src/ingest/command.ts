@@ -1,0 +1,238 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { DataSource } from "typeorm";
+import { storeConfig } from "../db/datasource";
+import { openStore } from "../db/open";
+import { ingest, pathKey, type IngestSummary, type Rejection } from "./ingest";
+import { ProgressReporter } from "./progress";
+import { expandPaths, FileSource, StreamSource, type EventSource } from "./sources";
+import { EventWriter } from "./writer";
+
+export class UsageError extends Error {}
+
+export const INGEST_USAGE = `trailgraph ingest [options] <file|folder|->...
+  Loads ActionTrail events: OSS delivery files (gzip JSON arrays, folders walked), JSON
+  arrays, single events, JSON lines, SLS records, LookupEvents responses; - reads stdin.
+  --account ID       owner of events that name no account (and come from no OSS account path)
+  --rejects FILE     where rejected records go, as JSON lines (default trailgraph-rejects.jsonl)
+  --force            read files again even if they were ingested whole before
+  --follow           keep watching the folders and ingest new files as they appear
+  --interval S       seconds between scans with --follow (default 10)
+  --batch-size N     events per transaction (default 1000)
+  --json             print the summary as JSON
+  --quiet            print nothing but errors
+  --migrate          apply pending migrations first (MySQL)
+Exit code: 0 all ingested, 1 some records rejected or a file damaged, 2 usage or connection error.`;
+
+/** `trailgraph ingest`: returns the exit code. */
+export async function ingestCommand(args: string[], log: (message: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      account: { type: "string" },
+      rejects: { type: "string" },
+      force: { type: "boolean" },
+      follow: { type: "boolean" },
+      interval: { type: "string" },
+      "batch-size": { type: "string" },
+      json: { type: "boolean" },
+      quiet: { type: "boolean" },
+      migrate: { type: "boolean" },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError("ingest needs at least one file, folder or -");
+  const batchSize = positiveNumber(values["batch-size"] ?? "1000", "--batch-size");
+  const interval = positiveNumber(values.interval ?? "10", "--interval");
+  if (values.follow && positionals.includes("-")) throw new UsageError("--follow watches folders; it cannot read -");
+  // Check every path before touching the store, so a typo costs nothing.
+  const files = await expandPaths(positionals.filter((path) => path !== "-")).catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
+
+  const quiet = Boolean(values.quiet);
+  const store = await openStore(storeConfig(), { migrate: values.migrate, log: quiet ? undefined : log });
+  const rejects = new RejectsFile(resolve(values.rejects ?? "trailgraph-rejects.jsonl"));
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const options = {
+      defaultAccountId: values.account ?? null,
+      batchSize,
+      force: Boolean(values.force),
+      onReject: (rejection: Rejection) => rejects.write(rejection),
+      signal: stop.signal,
+    };
+    const summary = values.follow
+      ? await follow(store.dataSource, positionals, interval, options, stop.signal, quiet ? () => {} : log)
+      : await runOnce(store.dataSource, positionals, files, options, quiet);
+    await rejects.close();
+    report(summary, { json: Boolean(values.json), quiet, target: store.config.display, rejectsFile: rejects });
+    return summary.rejected > 0 || summary.damaged.length > 0 ? 1 : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await rejects.close();
+    await store.dataSource.destroy();
+  }
+}
+
+async function runOnce(
+  dataSource: DataSource,
+  positionals: string[],
+  files: Array<{ path: string; size: number }>,
+  options: Parameters<typeof ingest>[2],
+  quiet: boolean,
+): Promise<IngestSummary> {
+  const sources: EventSource[] = [];
+  for (const arg of positionals) {
+    if (arg === "-") sources.push(new StreamSource("-", () => process.stdin));
+  }
+  sources.unshift(...files.map((file) => new FileSource(file.path, file.size)));
+  const progress = quiet
+    ? null
+    : new ProgressReporter(process.stderr, {
+        files: sources.length,
+        bytes: files.reduce((sum, file) => sum + file.size, 0),
+      });
+  try {
+    return await ingest(dataSource, sources, { ...options, onProgress: (p) => progress?.update(p) });
+  } finally {
+    progress?.done();
+  }
+}
+
+/**
+ * Watches folders: every `interval` seconds, ingests the files that are new or changed and
+ * whose size held still since the previous scan (a file still being copied waits). What
+ * was ingested is recorded in the store, so a restart re-reads nothing.
+ */
+async function follow(
+  dataSource: DataSource,
+  folders: string[],
+  interval: number,
+  options: Parameters<typeof ingest>[2],
+  signal: AbortSignal,
+  log: (message: string) => void,
+): Promise<IngestSummary> {
+  const writer = new EventWriter(dataSource);
+  const total = emptySummary();
+  let previous = new Map<string, number>();
+  log(`following ${folders.join(", ")} every ${interval} s (Ctrl-C stops)`);
+  while (!signal.aborted) {
+    const known = await writer.completedFiles();
+    const found = await expandPaths(folders);
+    const ready = found.filter(
+      (file) => previous.get(file.path) === file.size && known.get(pathKey(file.path))?.size !== file.size,
+    );
+    previous = new Map(found.map((file) => [file.path, file.size]));
+    if (ready.length > 0) {
+      const summary = await ingest(
+        dataSource,
+        ready.map((file) => new FileSource(file.path, file.size)),
+        options,
+      );
+      add(total, summary);
+      log(`${summary.files} new file(s): ${summary.inserted} new events, ${summary.rejected} rejected`);
+    }
+    await sleep(interval * 1000, signal);
+  }
+  return total;
+}
+
+function emptySummary(): IngestSummary {
+  return {
+    files: 0,
+    skipped: 0,
+    read: 0,
+    inserted: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejects: [],
+    damaged: [],
+    bytes: 0,
+    elapsedMs: 0,
+    eventsPerSecond: 0,
+  };
+}
+
+function add(total: IngestSummary, part: IngestSummary): void {
+  total.files += part.files;
+  total.skipped += part.skipped;
+  total.read += part.read;
+  total.inserted += part.inserted;
+  total.duplicates += part.duplicates;
+  total.rejected += part.rejected;
+  total.rejects.push(...part.rejects.slice(0, Math.max(0, 100 - total.rejects.length)));
+  total.damaged.push(...part.damaged);
+  total.bytes += part.bytes;
+  total.elapsedMs += part.elapsedMs;
+  total.eventsPerSecond = Math.round(total.read / Math.max(total.elapsedMs / 1000, 0.001));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolvePromise();
+    }
+    signal.addEventListener("abort", done);
+  });
+}
+
+/** Rejected records as JSON lines; the file is created only when something is rejected. */
+class RejectsFile {
+  private stream: WriteStream | null = null;
+  count = 0;
+
+  constructor(readonly path: string) {}
+
+  write(rejection: Rejection): void {
+    this.stream ??= createWriteStream(this.path, { flags: "w" });
+    this.count++;
+    this.stream.write(`${JSON.stringify(rejection)}\n`);
+  }
+
+  close(): Promise<void> {
+    const stream = this.stream;
+    this.stream = null;
+    return stream ? new Promise((resolvePromise) => stream.end(resolvePromise)) : Promise.resolve();
+  }
+}
+
+function report(
+  summary: IngestSummary,
+  options: { json: boolean; quiet: boolean; target: string; rejectsFile: RejectsFile },
+): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  for (const damaged of summary.damaged) process.stderr.write(`damaged ${damaged.source}: ${damaged.reason}\n`);
+  if (options.quiet) return;
+  for (const rejection of summary.rejects) {
+    process.stderr.write(`rejected ${rejection.source} ${rejection.position}: ${rejection.reason}\n`);
+  }
+  if (summary.rejected > summary.rejects.length) {
+    process.stderr.write(`... and ${summary.rejected - summary.rejects.length} more rejected\n`);
+  }
+  const seconds = summary.elapsedMs / 1000;
+  process.stdout.write(
+    `ingested into ${options.target}: ${summary.files} file(s)` +
+      (summary.skipped ? ` (${summary.skipped} already ingested, skipped)` : "") +
+      `, ${summary.read} record(s) read, ${summary.inserted} new, ${summary.duplicates} already present, ` +
+      `${summary.rejected} rejected in ${seconds.toFixed(1)} s (${summary.eventsPerSecond} records/s)\n`,
+  );
+  if (options.rejectsFile.count > 0) process.stdout.write(`rejected records: ${options.rejectsFile.path}\n`);
+}
+
+function positiveNumber(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} '${text}' is not a positive number`);
+  return value;
+}
