@@ -1,22 +1,16 @@
 import { Column, Entity, PrimaryColumn } from "typeorm";
 import { bigintNumber } from "./columns";
 
-/** The JSON parts of an event, read only when a query asks for them. */
+/**
+ * The event exactly as it was ingested, unknown fields included, read only when a query
+ * asks for it or for one of its JSON parts (requestParameters, responseElements,
+ * additionalEventData are taken from it on read, so each event's JSON is stored once).
+ */
 @Entity({ name: "event_payloads" })
 export class EventPayload {
   @PrimaryColumn({ type: "bigint", name: "event_pk", transformer: bigintNumber })
   eventPk: number;
 
-  @Column({ type: "json", name: "request_parameters", nullable: true })
-  requestParameters: unknown;
-
-  @Column({ type: "json", name: "response_elements", nullable: true })
-  responseElements: unknown;
-
-  @Column({ type: "json", name: "additional_event_data", nullable: true })
-  additionalEventData: unknown;
-
-  /** The event exactly as it was ingested, unknown fields included. */
   @Column({ type: "json", name: "raw" })
-  raw: unknown;
+  raw: Record<string, unknown>;
 }

@@ -100,15 +100,23 @@ export async function ingest(
       read: summary.read,
       elapsedMs: Date.now() - started,
     });
+  // One batch is written while the next is read and normalized: reading and the
+  // database each keep a core busy. Batches still commit one at a time, in order.
+  let writing: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batch.length === 0 && rejects.length === 0 && files.length === 0) return;
-    const result = await writer.write(batch, { rejects, files });
-    summary.inserted += result.inserted;
-    summary.duplicates += result.duplicates;
+    const [events, bookkeeping] = [batch, { rejects, files }];
     batch = [];
     rejects = [];
     files = [];
-    progress();
+    await writing;
+    writing = writer.write(events, bookkeeping).then((result) => {
+      summary.inserted += result.inserted;
+      summary.duplicates += result.duplicates;
+      progress();
+    });
+    // Unhandled until awaited: keep the rejection for the next await, not the process.
+    writing.catch(() => {});
   };
   const reject = (rejection: Rejection) => {
     summary.rejected++;
@@ -169,6 +177,7 @@ export async function ingest(
     current = null;
   }
   await flush();
+  await writing;
   summary.bytes = bytesBefore;
   summary.elapsedMs = Date.now() - started;
   summary.eventsPerSecond = Math.round(summary.read / Math.max(summary.elapsedMs / 1000, 0.001));

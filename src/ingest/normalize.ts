@@ -115,9 +115,7 @@ export function normalizeEvent(value: unknown, options: NormalizeOptions = {}): 
   const errorCode = limited("errorCode", text(value.errorCode), LIMITS.name);
   const eventAttributes = isObject(value.eventAttributes) ? value.eventAttributes : {};
 
-  const requestParameters = jsonish(value.requestParameters) ?? jsonish(value.requestParameterJson) ?? null;
-  const responseElements = jsonish(value.responseElements) ?? null;
-  const additionalEventData = jsonish(value.additionalEventData) ?? null;
+  const { requestParameters, responseElements, additionalEventData } = payloadParts(value);
   const serviceName = limited("serviceName", text(value.serviceName), LIMITS.shortText);
   const eventName = limited("eventName", text(value.eventName), LIMITS.name);
 
@@ -169,6 +167,22 @@ export function normalizeEvent(value: unknown, options: NormalizeOptions = {}): 
       ...order,
       items: order.items.filter((item) => item.resourceId !== ""),
     })),
+  };
+}
+
+/**
+ * The JSON parts of an event as the API shows them: objects as they are, JSON held in
+ * strings parsed (`requestParameterJson` stands in for absent `requestParameters`).
+ */
+export function payloadParts(raw: Record<string, unknown>): {
+  requestParameters: unknown;
+  responseElements: unknown;
+  additionalEventData: unknown;
+} {
+  return {
+    requestParameters: jsonish(raw.requestParameters) ?? jsonish(raw.requestParameterJson) ?? null,
+    responseElements: jsonish(raw.responseElements) ?? null,
+    additionalEventData: jsonish(raw.additionalEventData) ?? null,
   };
 }
 

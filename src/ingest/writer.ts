@@ -31,6 +31,29 @@ export interface Bookkeeping {
 const RETRYABLE = new Set(["ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT", "SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT"]);
 const ATTEMPTS = 6;
 
+/** Rows known to be stored: identity and resource keys with their pks, accounts' first times. */
+class WriterCache {
+  static readonly LIMIT = 200_000;
+  readonly identities = new Map<string, number>();
+  readonly resources = new Map<string, number>();
+  readonly accounts = new Map<string, Date>();
+
+  merge(other: WriterCache): void {
+    for (const [name, map] of [
+      ["identities", this.identities],
+      ["resources", this.resources],
+      ["accounts", this.accounts],
+    ] as const) {
+      // A plain bound on memory: past it, start again (a cache miss only costs a statement).
+      if (map.size > WriterCache.LIMIT) map.clear();
+      for (const [key, value] of other[name]) (map as Map<string, unknown>).set(key, value);
+    }
+  }
+}
+
+/** Cache entries of one transaction, merged only once it commits. */
+type Staged = WriterCache;
+
 /** What one write did. */
 export interface WriteResult {
   /** Events stored for the first time. */
@@ -52,6 +75,8 @@ type Row = unknown[];
  */
 export class EventWriter {
   private readonly dialect: Dialect;
+  /** What committed batches stored: keys of immutable rows, so later batches skip them. */
+  private readonly cache = new WriterCache();
 
   constructor(private readonly dataSource: DataSource) {
     this.dialect = dialectOf(dataSource);
@@ -60,11 +85,14 @@ export class EventWriter {
   async write(batch: readonly NormalizedEvent[], bookkeeping: Bookkeeping = {}): Promise<WriteResult> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const staged = new WriterCache();
         const inserted = await this.dataSource.transaction(async (manager) => {
-          const count = batch.length > 0 ? await this.writeInTransaction(manager, batch) : 0;
+          const count = batch.length > 0 ? await this.writeInTransaction(manager, batch, staged) : 0;
           await this.writeBookkeeping(manager, bookkeeping);
           return count;
         });
+        // Only what a committed transaction wrote may be trusted by later batches.
+        this.cache.merge(staged);
         return { inserted, duplicates: batch.length - inserted };
       } catch (error) {
         const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code;
@@ -128,14 +156,18 @@ export class EventWriter {
     );
   }
 
-  private async writeInTransaction(manager: EntityManager, events: readonly NormalizedEvent[]): Promise<number> {
+  private async writeInTransaction(
+    manager: EntityManager,
+    events: readonly NormalizedEvent[],
+    staged: Staged,
+  ): Promise<number> {
     const d = this.dialect;
     // The first copy of an event is the one stored. Every copy still adds the links it carries,
     // as a re-delivery in a later batch does, so that batch boundaries never change the result.
     const stored = uniqueBy(events, (event) => event.eventId);
 
-    await this.upsertAccounts(manager, events);
-    const identityPks = await this.insertIdentities(manager, events);
+    await this.upsertAccounts(manager, events, staged);
+    const identityPks = await this.insertIdentities(manager, events, staged);
 
     const inserted = await this.insertRows(
       manager,
@@ -153,17 +185,11 @@ export class EventWriter {
     await this.insertRows(
       manager,
       `${d.insertIgnore} event_payloads`,
-      ["event_pk", "request_parameters", "response_elements", "additional_event_data", "raw"],
-      stored.map((event) => [
-        pkOf(event),
-        json(event.payload.requestParameters),
-        json(event.payload.responseElements),
-        json(event.payload.additionalEventData),
-        JSON.stringify(event.payload.raw),
-      ]),
+      ["event_pk", "raw"],
+      stored.map((event) => [pkOf(event), JSON.stringify(event.payload.raw)]),
     );
 
-    const resourcePks = await this.insertResources(manager, events);
+    const resourcePks = await this.insertResources(manager, events, staged);
     const resourcePk = (ref: ResourceRef) => resourcePks.get(resourceKey(ref))!;
     await this.insertRows(
       manager,
@@ -200,7 +226,11 @@ export class EventWriter {
     return inserted;
   }
 
-  private async upsertAccounts(manager: EntityManager, events: readonly NormalizedEvent[]): Promise<void> {
+  private async upsertAccounts(
+    manager: EntityManager,
+    events: readonly NormalizedEvent[],
+    staged: Staged,
+  ): Promise<void> {
     const firstSeen = new Map<string, Date>();
     for (const event of events) {
       for (const accountId of event.accountIds) {
@@ -208,61 +238,92 @@ export class EventWriter {
         if (!seen || event.eventTime < seen) firstSeen.set(accountId, event.eventTime);
       }
     }
+    // An account already stored with an earlier or equal first time needs no statement.
+    const changed = [...firstSeen].filter(([accountId, time]) => {
+      const known = this.cache.accounts.get(accountId);
+      return known === undefined || time < known;
+    });
     const d = this.dialect;
     await this.insertRows(
       manager,
       "INSERT INTO accounts",
       ["account_id", "first_seen_at"],
-      [...firstSeen].map(([accountId, time]) => [accountId, d.time(time)]),
+      changed.map(([accountId, time]) => [accountId, d.time(time)]),
       d.onConflict(["account_id"], { first_seen_at: d.least("first_seen_at", d.excluded("first_seen_at")) }),
     );
+    for (const [accountId, time] of changed) staged.accounts.set(accountId, time);
   }
 
   private async insertIdentities(
     manager: EntityManager,
     events: readonly NormalizedEvent[],
+    staged: Staged,
   ): Promise<Map<string, number>> {
+    const pks = new Map<string, number>();
     const identities = uniqueBy(
       events.flatMap((event) => (event.identity ? [event.identity] : [])),
       (identity) => identity.identityKey,
-    );
+    ).filter((identity) => {
+      // Identity rows never change: a known one needs neither an insert nor a read.
+      const known = this.cache.identities.get(identity.identityKey);
+      if (known !== undefined) pks.set(identity.identityKey, known);
+      return known === undefined;
+    });
     await this.insertRows(
       manager,
       `${this.dialect.insertIgnore} identities`,
       ["identity_key", "type", "account_id", "principal_id", "user_name", "access_key_id"],
       identities.map((i) => [i.identityKey, i.type, i.accountId, i.principalId, i.userName, i.accessKeyId]),
     );
-    return this.selectKeys(
+    const read = await this.selectKeys(
       manager,
       "SELECT pk, identity_key AS k FROM identities WHERE identity_key IN",
       identities.map((identity) => identity.identityKey),
     );
+    for (const [key, pk] of read) {
+      pks.set(key, pk);
+      staged.identities.set(key, pk);
+    }
+    return pks;
   }
 
   private async insertResources(
     manager: EntityManager,
     events: readonly NormalizedEvent[],
+    staged: Staged,
   ): Promise<Map<string, number>> {
+    const pks = new Map<string, number>();
     const resources = uniqueBy(
       events.flatMap((event) => event.resources.map((ref) => ({ ...ref, accountId: event.accountId }))),
       resourceKey,
       // The owner is the first event's account that knows one.
       (kept, next) => (kept.accountId === null ? next : kept),
-    );
+    ).filter((resource) => {
+      // A resource stored with its owner needs neither an upsert nor a read.
+      const known = this.cache.resources.get(resourceKey(resource));
+      if (known !== undefined) pks.set(resourceKey(resource), known);
+      return known === undefined;
+    });
+    const d = this.dialect;
     await this.insertRows(
       manager,
-      `${this.dialect.insertIgnore} resources`,
+      "INSERT INTO resources",
       ["type", "resource_id", "account_id"],
       resources.map((r) => [r.type, r.resourceId, r.accountId]),
+      d.onConflict(["resource_id", "type"], { account_id: `COALESCE(account_id, ${d.excluded("account_id")})` }),
     );
-    const pks = new Map<string, number>();
     const ids = [...new Set(resources.map((r) => r.resourceId))];
     for (const chunk of chunks(ids, this.rowsPerStatement(1))) {
-      const rows: Array<{ pk: number | string; type: string; resource_id: string }> = await manager.query(
-        `SELECT pk, type, resource_id FROM resources WHERE resource_id IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-      for (const row of rows) pks.set(resourceKey({ type: row.type, resourceId: row.resource_id }), Number(row.pk));
+      const rows: Array<{ pk: number | string; type: string; resource_id: string; account_id: string | null }> =
+        await manager.query(
+          `SELECT pk, type, resource_id, account_id FROM resources WHERE resource_id IN (${placeholders(chunk.length)})`,
+          chunk,
+        );
+      for (const row of rows) {
+        const key = resourceKey({ type: row.type, resourceId: row.resource_id });
+        pks.set(key, Number(row.pk));
+        if (row.account_id !== null) staged.resources.set(key, Number(row.pk));
+      }
     }
     return pks;
   }

@@ -1,7 +1,8 @@
 import { Ctx, FieldResolver, Resolver, Root } from "type-graphql";
 import { findEventDefinition } from "../catalog";
 import type { Context } from "../context";
-import { Account, Event, type EventPayload, Order, ReferencedResource, UserIdentity } from "../entities";
+import { Account, Event, Order, ReferencedResource, UserIdentity } from "../entities";
+import { payloadParts } from "../ingest/normalize";
 import { GraphQLJSON } from "../schema/scalars";
 import { EventDefinition } from "./event-definition.type";
 
@@ -42,12 +43,12 @@ export class EventResolver {
 
   @FieldResolver(() => GraphQLJSON, { nullable: true, description: "The request's parameters, as recorded." })
   requestParameters(@Root() event: Event, @Ctx() ctx: Context): Promise<unknown> {
-    return payload(ctx, event, (p) => p.requestParameters);
+    return payload(ctx, event, (raw) => payloadParts(raw).requestParameters);
   }
 
   @FieldResolver(() => GraphQLJSON, { nullable: true, description: "The response's elements, as recorded." })
   responseElements(@Root() event: Event, @Ctx() ctx: Context): Promise<unknown> {
-    return payload(ctx, event, (p) => p.responseElements);
+    return payload(ctx, event, (raw) => payloadParts(raw).responseElements);
   }
 
   @FieldResolver(() => GraphQLJSON, {
@@ -55,18 +56,18 @@ export class EventResolver {
     description: "Additional data (order IDs and configurations for purchases, sign-in details, ...).",
   })
   additionalEventData(@Root() event: Event, @Ctx() ctx: Context): Promise<unknown> {
-    return payload(ctx, event, (p) => p.additionalEventData);
+    return payload(ctx, event, (raw) => payloadParts(raw).additionalEventData);
   }
 
   @FieldResolver(() => GraphQLJSON, {
     description: "The whole event exactly as it was ingested, unknown fields included.",
   })
   raw(@Root() event: Event, @Ctx() ctx: Context): Promise<unknown> {
-    return payload(ctx, event, (p) => p.raw);
+    return payload(ctx, event, (raw) => raw);
   }
 }
 
-async function payload(ctx: Context, event: Event, pick: (payload: EventPayload) => unknown): Promise<unknown> {
+async function payload(ctx: Context, event: Event, pick: (raw: Record<string, unknown>) => unknown): Promise<unknown> {
   const found = await ctx.payloadByEventPk.load(event.pk);
-  return found ? (pick(found) ?? null) : null;
+  return found ? (pick(found.raw) ?? null) : null;
 }

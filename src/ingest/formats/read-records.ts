@@ -29,8 +29,10 @@
  * - an array broken inside (minified, or pretty-printed with its elements indented) thus costs
  *   the rest of the input, after the elements before the damage.
  * A damaged or truncated gzip ends the input: the records read before are yielded, then the
- * iteration throws an {@link InputError}. An error of the input stream itself is rethrown as
- * it is, also after the records read before it.
+ * iteration throws an {@link InputError}. (A truncated file loses nothing zlib could decode; on
+ * a checksum error or garbage after a member, zlib drops the output of its last pass, under
+ * 64 KiB, so the records in it are not yielded.) An error of the input stream itself is
+ * rethrown as it is, also after the records read before it.
  *
  * Not handled: SLS CSV exports, zip/bzip2/xz/zstd archives and UTF-16 text (an
  * {@link InputError} says so for the containers), streaming the `Events` array of a single
@@ -957,6 +959,8 @@ class Splitter {
       this.pendingLastByte = this.lastByteBefore(buf, newline);
       return false;
     }
+    const next = buf[newline + 1];
+    if (next !== OPEN_BRACE && next !== OPEN_BRACKET) return false;
     return this.lineStart(buf, newline + 1, newline, this.lastByteBefore(buf, newline));
   }
 

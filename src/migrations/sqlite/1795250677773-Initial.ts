@@ -28,7 +28,7 @@ export class Initial1795250677773 implements MigrationInterface {
         await queryRunner.query(`CREATE INDEX "ix_event_resources_resource_time" ON "event_resources" ("resource_pk", "event_time", "event_pk") `);
         await queryRunner.query(`CREATE TABLE "event_orders" ("event_pk" bigint NOT NULL, "order_id" varchar(64) NOT NULL, "event_time" datetime(3) NOT NULL, PRIMARY KEY ("event_pk", "order_id"))`);
         await queryRunner.query(`CREATE INDEX "ix_event_orders_order_time" ON "event_orders" ("order_id", "event_time", "event_pk") `);
-        await queryRunner.query(`CREATE TABLE "event_payloads" ("event_pk" bigint PRIMARY KEY NOT NULL, "request_parameters" json, "response_elements" json, "additional_event_data" json, "raw" json NOT NULL)`);
+        await queryRunner.query(`CREATE TABLE "event_payloads" ("event_pk" bigint PRIMARY KEY NOT NULL, "raw" json NOT NULL)`);
         await queryRunner.query(`CREATE TABLE "orders" ("order_id" varchar(64) PRIMARY KEY NOT NULL, "account_id" varchar(64), "created_at" datetime(3) NOT NULL, "purchase_event_pk" bigint)`);
         await queryRunner.query(`CREATE INDEX "ix_orders_created" ON "orders" ("created_at", "order_id") `);
         await queryRunner.query(`CREATE INDEX "ix_orders_account_created" ON "orders" ("account_id", "created_at", "order_id") `);
