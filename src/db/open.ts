@@ -26,8 +26,9 @@ export interface OpenOptions {
  * pending migrations fails with that advice.
  */
 export async function openStore(config: StoreConfig = storeConfig(), options: OpenOptions = {}): Promise<OpenedStore> {
-  const dataSource = createDataSource(config);
+  let dataSource: DataSource;
   try {
+    dataSource = createDataSource(config);
     await dataSource.initialize();
   } catch (error) {
     throw new Error(`Cannot connect to ${config.display}: ${(error as Error).message}`);

@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from "node:fs";
+import { constants } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { DataSource } from "typeorm";
@@ -23,7 +24,8 @@ export const INGEST_USAGE = `trailgraph ingest [options] <file|folder|->...
   --json             print the summary as JSON
   --quiet            print nothing but errors
   --migrate          apply pending migrations first (MySQL)
-Exit code: 0 all ingested, 1 some records rejected or a file damaged, 2 usage or connection error.`;
+Exit code: 0 all ingested, 1 some records rejected or a file damaged, 2 usage or connection error,
+  130/143 stopped by SIGINT/SIGTERM before every input was read (run it again to finish).`;
 
 /** `trailgraph ingest`: returns the exit code. */
 export async function ingestCommand(args: string[], log: (message: string) => void): Promise<number> {
@@ -55,7 +57,11 @@ export async function ingestCommand(args: string[], log: (message: string) => vo
   const store = await openStore(storeConfig(), { migrate: values.migrate, log: quiet ? undefined : log });
   const rejects = new RejectsFile(resolve(values.rejects ?? "trailgraph-rejects.jsonl"));
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    stop.abort();
+  };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
@@ -71,6 +77,17 @@ export async function ingestCommand(args: string[], log: (message: string) => vo
       : await runOnce(store.dataSource, positionals, files, options, quiet);
     await rejects.close();
     report(summary, { json: Boolean(values.json), quiet, target: store.config.display, rejectsFile: rejects });
+    // --follow stops on a signal by design. A single run stopped before it read every input
+    // must not exit 0, which says that everything was ingested.
+    const inputs = files.length + positionals.filter((path) => path === "-").length;
+    const unread = inputs - summary.files - summary.skipped;
+    if (!values.follow && stoppedBy !== null && unread > 0) {
+      process.stderr.write(
+        `interrupted by ${stoppedBy}: ${unread} of ${inputs} input(s) not read; ` +
+          "run the same command again to finish (files ingested whole are skipped)\n",
+      );
+      return 128 + (constants.signals[stoppedBy as NodeJS.Signals] ?? 0);
+    }
     return summary.rejected > 0 || summary.damaged.length > 0 ? 1 : 0;
   } finally {
     process.off("SIGINT", onSignal);
@@ -121,12 +138,18 @@ async function follow(
   const writer = new EventWriter(dataSource);
   const total = emptySummary();
   let previous = new Map<string, number>();
+  // Files found damaged (a truncated gzip...), by size: they are not recorded as ingested, and
+  // are read again only once they change (a complete copy delivered), not on every scan.
+  const damaged = new Map<string, number>();
   log(`following ${folders.join(", ")} every ${interval} s (Ctrl-C stops)`);
   while (!signal.aborted) {
     const known = await writer.completedFiles();
     const found = await expandPaths(folders);
     const ready = found.filter(
-      (file) => previous.get(file.path) === file.size && known.get(pathKey(file.path))?.size !== file.size,
+      (file) =>
+        previous.get(file.path) === file.size &&
+        known.get(pathKey(file.path))?.size !== file.size &&
+        damaged.get(file.path) !== file.size,
     );
     previous = new Map(found.map((file) => [file.path, file.size]));
     if (ready.length > 0) {
@@ -136,6 +159,10 @@ async function follow(
         options,
       );
       add(total, summary);
+      for (const file of ready) {
+        if (summary.damaged.some((entry) => entry.source === file.path)) damaged.set(file.path, file.size);
+        else damaged.delete(file.path);
+      }
       log(`${summary.files} new file(s): ${summary.inserted} new events, ${summary.rejected} rejected`);
     }
     await sleep(interval * 1000, signal);

@@ -95,7 +95,8 @@ export async function ingest(
   let current: EventSource | null = null;
   const progress = () =>
     options.onProgress?.({
-      filesDone: summary.files + summary.skipped,
+      // The source being read is not done yet.
+      filesDone: summary.files + summary.skipped - (current ? 1 : 0),
       bytesDone: bytesBefore + (current?.bytesRead() ?? 0),
       read: summary.read,
       elapsedMs: Date.now() - started,
@@ -188,8 +189,10 @@ export async function ingest(
 async function alreadyIngested(source: FileSource, known: Map<string, CompletedFile>): Promise<boolean> {
   const done = known.get(pathKey(source.path));
   if (!done || done.size !== source.size) return false;
+  // The md5 an OSS name carries spares reading the file. A name that does not match what was
+  // read (a file rewritten in place, a bad download) is no proof either way: hash the content.
   const named = md5FromOssName(source.path);
-  if (named !== null) return named === done.md5;
+  if (named !== null && named === done.md5) return true;
   return (await md5OfFile(source.path)) === done.md5;
 }
 

@@ -316,7 +316,7 @@ export class EventWriter {
     for (const chunk of chunks(ids, this.rowsPerStatement(1))) {
       const rows: Array<{ pk: number | string; type: string; resource_id: string; account_id: string | null }> =
         await manager.query(
-          `SELECT pk, type, resource_id, account_id FROM resources WHERE resource_id IN (${placeholders(chunk.length)})`,
+          `SELECT pk, type, resource_id, account_id FROM resources WHERE resource_id IN (${placeholders(chunk.length)})${this.currentRead}`,
           chunk,
         );
       for (const row of rows) {
@@ -393,12 +393,23 @@ export class EventWriter {
     const found = new Map<string, number>();
     for (const chunk of chunks(keys, this.rowsPerStatement(1))) {
       const rows: Array<{ pk: number | string; k: string }> = await manager.query(
-        `${head} (${placeholders(chunk.length)})`,
+        `${head} (${placeholders(chunk.length)})${this.currentRead}`,
         chunk,
       );
       for (const row of rows) found.set(row.k, Number(row.pk));
     }
     return found;
+  }
+
+  /**
+   * Suffix for the reads that look up the keys of rows just inserted or ignored as already
+   * there. On MySQL/MariaDB a plain SELECT in a REPEATABLE READ transaction reads its
+   * snapshot, which misses a row another writer committed after the snapshot was taken, the
+   * very row the insert was ignored for (two ingests at once then failed with
+   * "Column 'resource_pk' cannot be null"). A locking read sees the latest committed rows.
+   */
+  private get currentRead(): string {
+    return this.dialect.kind === "mysql" ? " LOCK IN SHARE MODE" : "";
   }
 
   private rowsPerStatement(columns: number): number {

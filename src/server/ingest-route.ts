@@ -41,7 +41,9 @@ export async function registerIngestRoute(app: FastifyInstance, options: IngestR
       return reply.code(status).send({ error: status === 500 ? "ingest failed: " + error.message : error.message });
     });
 
-    scope.post("/ingest", async (request, reply) => {
+    // Settled before the body is read: without the token nobody makes the server buffer a
+    // body (up to maxBytes), and the answer is 404/401 whatever the body's size or type.
+    scope.addHook("onRequest", async (request, reply) => {
       if (!options.token) {
         return reply.code(404).send({ error: "POST /ingest is off: set TRAILGRAPH_INGEST_TOKEN to turn it on." });
       }
@@ -51,6 +53,12 @@ export async function registerIngestRoute(app: FastifyInstance, options: IngestR
           .header("www-authenticate", 'Bearer realm="trailgraph-ingest"')
           .send({ error: "POST /ingest needs `Authorization: Bearer <TRAILGRAPH_INGEST_TOKEN>`." });
       }
+      // The content type says nothing here (the reader detects the format), so a header that
+      // Fastify would refuse with 415 (empty, `json`, ...) must not refuse the push.
+      if (request.headers["content-type"] !== undefined) request.headers["content-type"] = "application/octet-stream";
+    });
+
+    scope.post("/ingest", async (request, reply) => {
       const body = request.body;
       if (!Buffer.isBuffer(body) || body.length === 0) {
         return reply.code(400).send({ error: "The body is empty: send events as JSON, JSON lines or gzip." });
