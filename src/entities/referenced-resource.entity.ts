@@ -28,13 +28,22 @@ export class ReferencedResource extends Node {
   @Field(() => ID, { description: "Resource ID, e.g. `i-bp67acfmxazb4p****`." })
   resourceId: string;
 
-  /** The account of the first event that named the resource. */
+  /**
+   * The owner: the account of the earliest event naming the resource that has an account
+   * (the smaller account ID on a tie). A minimum over all events, so the same whatever order
+   * or grouping events arrive in.
+   */
   @Column({ type: "varchar", length: LIMITS.accountId, name: "account_id", nullable: true })
   @Field(() => String, {
     nullable: true,
-    description: "ID of the account that owns the resource, as the first event naming it says.",
+    description: "ID of the owning account: the account of the earliest event naming the resource.",
   })
   accountId: string | null;
+
+  /** Time of the event that decided the owner (of the earliest event while none has an account). */
+  @Column({ type: "datetime", precision: 3, name: "first_seen_at" })
+  @Field(() => Date, { description: "When the earliest ingested event naming the resource (with its owner) happened." })
+  firstSeenAt: Date;
 
   get nodeRef(): [string, string, string] {
     return ["ReferencedResource", this.type, this.resourceId];

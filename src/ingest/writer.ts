@@ -35,7 +35,7 @@ const ATTEMPTS = 6;
 class WriterCache {
   static readonly LIMIT = 200_000;
   readonly identities = new Map<string, number>();
-  readonly resources = new Map<string, number>();
+  readonly resources = new Map<string, Owner & { pk: number }>();
   readonly accounts = new Map<string, Date>();
 
   merge(other: WriterCache): void {
@@ -49,6 +49,20 @@ class WriterCache {
       for (const [key, value] of other[name]) (map as Map<string, unknown>).set(key, value);
     }
   }
+}
+
+interface Owner {
+  accountId: string | null;
+  time: Date;
+}
+
+/** Order of owner candidates: one with an account first, then the earliest, then the smaller ID. */
+function compareOwners(a: Owner, b: Owner): number {
+  if ((a.accountId === null) !== (b.accountId === null)) return a.accountId === null ? 1 : -1;
+  if (a.time.getTime() !== b.time.getTime()) return a.time.getTime() - b.time.getTime();
+  const left = a.accountId ?? "";
+  const right = b.accountId ?? "";
+  return left === right ? 0 : left < right ? -1 : 1;
 }
 
 /** Cache entries of one transaction, merged only once it commits. */
@@ -287,6 +301,13 @@ export class EventWriter {
     return pks;
   }
 
+  /**
+   * Resources and their owners. The owner is the minimum, over every event naming the
+   * resource, of (has an account first, then earliest time, then smallest account ID): a
+   * minimum is the same in any order, batching or concurrency. New resources are inserted
+   * with this batch's candidate; stored ones are read under lock and updated only when the
+   * batch's candidate is smaller.
+   */
   private async insertResources(
     manager: EntityManager,
     events: readonly NormalizedEvent[],
@@ -294,35 +315,56 @@ export class EventWriter {
   ): Promise<Map<string, number>> {
     const pks = new Map<string, number>();
     const resources = uniqueBy(
-      events.flatMap((event) => event.resources.map((ref) => ({ ...ref, accountId: event.accountId }))),
+      events.flatMap((event) =>
+        event.resources.map((ref) => ({ ...ref, owner: { accountId: event.accountId, time: event.eventTime } })),
+      ),
       resourceKey,
-      // The owner is the first event's account that knows one.
-      (kept, next) => (kept.accountId === null ? next : kept),
+      (kept, next) => (compareOwners(next.owner, kept.owner) < 0 ? next : kept),
     ).filter((resource) => {
-      // A resource stored with its owner needs neither an upsert nor a read.
+      // Nothing to write when the stored owner is already at or below this candidate.
       const known = this.cache.resources.get(resourceKey(resource));
-      if (known !== undefined) pks.set(resourceKey(resource), known);
-      return known === undefined;
+      if (known !== undefined && compareOwners(resource.owner, known) >= 0) {
+        pks.set(resourceKey(resource), known.pk);
+        return false;
+      }
+      return true;
     });
     const d = this.dialect;
     await this.insertRows(
       manager,
-      "INSERT INTO resources",
-      ["type", "resource_id", "account_id"],
-      resources.map((r) => [r.type, r.resourceId, r.accountId]),
-      d.onConflict(["resource_id", "type"], { account_id: `COALESCE(account_id, ${d.excluded("account_id")})` }),
+      `${d.insertIgnore} resources`,
+      ["type", "resource_id", "account_id", "first_seen_at"],
+      resources.map((r) => [r.type, r.resourceId, r.owner.accountId, d.time(r.owner.time)]),
     );
+    const candidates = new Map(resources.map((r) => [resourceKey(r), r.owner]));
     const ids = [...new Set(resources.map((r) => r.resourceId))];
     for (const chunk of chunks(ids, this.rowsPerStatement(1))) {
-      const rows: Array<{ pk: number | string; type: string; resource_id: string; account_id: string | null }> =
-        await manager.query(
-          `SELECT pk, type, resource_id, account_id FROM resources WHERE resource_id IN (${placeholders(chunk.length)})${this.currentRead}`,
-          chunk,
-        );
+      const rows: Array<Record<string, unknown>> = await manager.query(
+        `SELECT pk, type, resource_id, account_id, first_seen_at FROM resources WHERE resource_id IN (${placeholders(chunk.length)})${this.lockedRead}`,
+        chunk,
+      );
       for (const row of rows) {
-        const key = resourceKey({ type: row.type, resourceId: row.resource_id });
-        pks.set(key, Number(row.pk));
-        if (row.account_id !== null) staged.resources.set(key, Number(row.pk));
+        const key = resourceKey({ type: String(row.type), resourceId: String(row.resource_id) });
+        const candidate = candidates.get(key);
+        if (candidate === undefined) continue;
+        const pk = Number(row.pk);
+        const stored = {
+          accountId: row.account_id === null ? null : String(row.account_id),
+          time: d.readTime(row.first_seen_at),
+        };
+        const owner = compareOwners(candidate, stored) < 0 ? candidate : stored;
+        if (
+          owner === candidate &&
+          (candidate.accountId !== stored.accountId || candidate.time.getTime() !== stored.time.getTime())
+        ) {
+          await manager.query("UPDATE resources SET account_id = ?, first_seen_at = ? WHERE pk = ?", [
+            candidate.accountId,
+            d.time(candidate.time),
+            pk,
+          ]);
+        }
+        pks.set(key, pk);
+        staged.resources.set(key, { pk, ...owner });
       }
     }
     return pks;
@@ -408,6 +450,11 @@ export class EventWriter {
    * very row the insert was ignored for (two ingests at once then failed with
    * "Column 'resource_pk' cannot be null"). A locking read sees the latest committed rows.
    */
+  /** Reads rows this transaction may update: locked until commit on MySQL (SQLite has one writer). */
+  private get lockedRead(): string {
+    return this.dialect.kind === "mysql" ? " FOR UPDATE" : "";
+  }
+
   private get currentRead(): string {
     return this.dialect.kind === "mysql" ? " LOCK IN SHARE MODE" : "";
   }

@@ -34,7 +34,7 @@ export class Initial1795250677773 implements MigrationInterface {
         await queryRunner.query(`CREATE INDEX "ix_orders_account_created" ON "orders" ("account_id", "created_at", "order_id") `);
         await queryRunner.query(`CREATE TABLE "order_items" ("order_id" varchar(64) NOT NULL, "resource_pk" bigint NOT NULL, "article_config" json, PRIMARY KEY ("order_id", "resource_pk"))`);
         await queryRunner.query(`CREATE INDEX "ix_order_items_resource" ON "order_items" ("resource_pk", "order_id") `);
-        await queryRunner.query(`CREATE TABLE "resources" ("pk" integer PRIMARY KEY AUTOINCREMENT NOT NULL, "type" varchar(128) NOT NULL, "resource_id" varchar(255) NOT NULL, "account_id" varchar(64))`);
+        await queryRunner.query(`CREATE TABLE "resources" ("pk" integer PRIMARY KEY AUTOINCREMENT NOT NULL, "type" varchar(128) NOT NULL, "resource_id" varchar(255) NOT NULL, "account_id" varchar(64), "first_seen_at" datetime(3) NOT NULL)`);
         await queryRunner.query(`CREATE INDEX "ix_resources_account_type" ON "resources" ("account_id", "type", "pk") `);
         await queryRunner.query(`CREATE INDEX "ix_resources_type" ON "resources" ("type", "pk") `);
         await queryRunner.query(`CREATE UNIQUE INDEX "uq_resources_id_type" ON "resources" ("resource_id", "type") `);

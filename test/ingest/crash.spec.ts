@@ -1,0 +1,214 @@
+/**
+ * `trailgraph ingest` killed with SIGKILL part way, then run again: the store ends with
+ * exactly the rows of one clean run (issue 3, "Interrupted safely").
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { DataSource } from "typeorm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeGenerated } from "../../src/generate/oss-writer";
+import { openTestStore, type TestStore } from "../support/harness";
+import { storesUnderTest } from "../support/stores";
+import { countRows, GRAPH_TABLES, snapshotTables, tableDifferences } from "../support/tables";
+
+/** The built CLI, as `npx trailgraph` runs it (`npm test` builds first). */
+const CLI = resolve("dist/src/cli.js");
+const EVENTS = 20_000;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the CLI against a store; `exited` resolves with its output once it ends. */
+function startCli(args: string[], databaseUrl: string, cwd: string): { child: ChildProcess; exited: Promise<Exit> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => (stdout += chunk));
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<Exit>((resolvePromise, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+  });
+  return { child, exited };
+}
+
+const sleep = (ms: number) => new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
+
+/**
+ * Runs `ingest` and SIGKILLs it `delayMs` after the store holds at least `atLeast` events
+ * (polled). The count moves when a batch commits, so the delay puts the kill somewhere in
+ * the middle of the next batch, not right after a commit. Returns what is stored once it is dead.
+ */
+async function ingestKilledAt(
+  input: string,
+  store: TestStore,
+  cwd: string,
+  atLeast: number,
+  delayMs: number,
+): Promise<{ events: number; files: number }> {
+  const { child, exited } = startCli(["ingest", "--quiet", input], store.url, cwd);
+  let finished = false;
+  void exited.then(() => (finished = true));
+  for (;;) {
+    if (finished) {
+      const exit = await exited;
+      throw new Error(`ingest ended (code ${exit.code}) before it could be killed:\n${exit.stderr}`);
+    }
+    if ((await countRows(store.dataSource, "events")) >= atLeast) break;
+    await sleep(20);
+  }
+  await sleep(delayMs);
+  child.kill("SIGKILL");
+  const exit = await exited;
+  expect(exit.signal, `it was killed, not finished: ${exit.stderr}`).toBe("SIGKILL");
+  return {
+    events: await countRows(store.dataSource, "events"),
+    files: await countRows(store.dataSource, "ingested_files"),
+  };
+}
+
+async function recordsOfCompletedFiles(dataSource: DataSource): Promise<number> {
+  const [row] = await dataSource.query("SELECT COALESCE(SUM(records), 0) AS n FROM ingested_files");
+  return Number(row.n);
+}
+
+let dir: string;
+let input: string;
+let generated: { files: number; events: number };
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  dir = await mkdtemp(join(tmpdir(), "trailgraph-crash-"));
+  input = join(dir, "bucket");
+  // A few thousand small OSS delivery files: the kind of input a crash is likely to cut.
+  generated = await writeGenerated({ out: input, format: "oss", events: EVENTS, accounts: 6, seed: 20240917, days: 5 });
+}, 120_000);
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kind)", ({ kind, available }) => {
+  const stores: TestStore[] = [];
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+  });
+
+  it.skipIf(!available)(
+    "twice, at two points; the third run skips the finished files and ends with the rows of a clean run",
+    async () => {
+      expect(generated.events).toBe(EVENTS);
+      const [reference, crashed] = [await openTestStore(kind), await openTestStore(kind)];
+      stores.push(reference, crashed);
+
+      // The clean run, in a store of its own, while the crashes happen.
+      const clean = startCli(["ingest", "--json", input], reference.url, dir).exited;
+
+      const first = await ingestKilledAt(input, crashed, dir, Math.round(EVENTS * 0.2), 170);
+      expect(first.events).toBeGreaterThan(0);
+      expect(first.events).toBeLessThan(EVENTS);
+      expect(first.files).toBeLessThan(generated.files);
+
+      // Run again, and kill that one too, further on.
+      const second = await ingestKilledAt(input, crashed, dir, Math.round(EVENTS * 0.6), 290);
+      expect(second.events).toBeGreaterThan(first.events);
+      expect(second.events).toBeLessThan(EVENTS);
+      expect(second.files).toBeGreaterThanOrEqual(first.files);
+      expect(second.files).toBeLessThan(generated.files);
+      const recordsDone = await recordsOfCompletedFiles(crashed.dataSource);
+      // Every file recorded as done has all its events in: they were committed together.
+      expect(recordsDone).toBeLessThanOrEqual(second.events);
+
+      // The third run goes to the end: it skips the finished files, reads the others whole
+      // (events committed by a killed run from a file it had not finished come again as
+      // duplicates), and adds exactly the events that were missing.
+      const third = await startCli(["ingest", "--json", input], crashed.url, dir).exited;
+      expect(third.code, third.stderr).toBe(0);
+      const summary = JSON.parse(third.stdout);
+      expect(summary).toMatchObject({
+        skipped: second.files,
+        files: generated.files - second.files,
+        read: EVENTS - recordsDone,
+        inserted: EVENTS - second.events,
+        duplicates: second.events - recordsDone,
+        rejected: 0,
+        damaged: [],
+      });
+
+      const cleanExit = await clean;
+      expect(cleanExit.code, cleanExit.stderr).toBe(0);
+      expect(JSON.parse(cleanExit.stdout)).toMatchObject({
+        files: generated.files,
+        skipped: 0,
+        read: EVENTS,
+        inserted: EVENTS,
+        duplicates: 0,
+      });
+
+      const expected = await snapshotTables(reference.dataSource);
+      for (const table of GRAPH_TABLES) expect(expected[table].length, table).toBeGreaterThan(0);
+      expect(expected.events).toHaveLength(EVENTS);
+      expect(expected.ingested_files).toHaveLength(generated.files);
+      expect(tableDifferences(await snapshotTables(crashed.dataSource), expected)).toEqual({});
+      expect(await countRows(crashed.dataSource, "ingest_rejects")).toBe(0);
+
+      // And a fourth run has nothing left to do.
+      const fourth = await startCli(["ingest", "--json", input], crashed.url, dir).exited;
+      expect(fourth.code, fourth.stderr).toBe(0);
+      expect(JSON.parse(fourth.stdout)).toMatchObject({ files: 0, skipped: generated.files, read: 0, inserted: 0 });
+    },
+    180_000,
+  );
+
+  it.skipIf(!available)(
+    "SIGTERM part way: stops between files, says what is left, exits 143; the same command finishes",
+    async () => {
+      // One region's folder is enough here.
+      const folder = join(input, "AliyunLogs", "Actiontrail", "cn-hangzhou");
+      const names = (await readdir(folder, { recursive: true })).filter((name) => name.endsWith(".gz"));
+      const events = names.reduce((sum, name) => sum + Number(/_1002_(\d+)_/.exec(name)![1]), 0);
+      const store = await openTestStore(kind);
+      stores.push(store);
+
+      const { child, exited } = startCli(["ingest", "--json", folder], store.url, dir);
+      while ((await countRows(store.dataSource, "events")) < events * 0.2) {
+        if (child.exitCode !== null)
+          throw new Error(`ingest ended before it could be stopped: ${(await exited).stderr}`);
+        await sleep(20);
+      }
+      child.kill("SIGTERM");
+      const stopped = await exited;
+      expect(stopped.signal).toBeNull();
+      // Not 0: a script must not take an interrupted run for a complete one.
+      expect(stopped.code, stopped.stderr).toBe(143);
+      const partial = JSON.parse(stopped.stdout);
+      expect(partial.files).toBeLessThan(names.length);
+      expect(stopped.stderr).toContain(`interrupted by SIGTERM: ${names.length - partial.files} of ${names.length}`);
+      // What it read, it wrote, and recorded: nothing is half done.
+      expect(await countRows(store.dataSource, "events")).toBe(partial.inserted);
+      expect(await countRows(store.dataSource, "ingested_files")).toBe(partial.files);
+
+      const again = await startCli(["ingest", "--json", folder], store.url, dir).exited;
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({
+        skipped: partial.files,
+        files: names.length - partial.files,
+        inserted: events - partial.inserted,
+        duplicates: 0,
+      });
+      expect(await countRows(store.dataSource, "events")).toBe(events);
+      expect(await countRows(store.dataSource, "ingested_files")).toBe(names.length);
+    },
+    120_000,
+  );
+});
