@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import type { DataSource } from "typeorm";
 import { storeConfig } from "../db/datasource";
 import { openStore } from "../db/open";
-import { ingest, pathKey, type IngestSummary, type Rejection } from "./ingest";
+import { emptySummary, ingest, pathKey, type IngestSummary, type Rejection } from "./ingest";
 import { ProgressReporter } from "./progress";
 import { expandPaths, FileSource, StreamSource, type EventSource } from "./sources";
 import { EventWriter } from "./writer";
@@ -168,22 +168,6 @@ async function follow(
     await sleep(interval * 1000, signal);
   }
   return total;
-}
-
-function emptySummary(): IngestSummary {
-  return {
-    files: 0,
-    skipped: 0,
-    read: 0,
-    inserted: 0,
-    duplicates: 0,
-    rejected: 0,
-    rejects: [],
-    damaged: [],
-    bytes: 0,
-    elapsedMs: 0,
-    eventsPerSecond: 0,
-  };
 }
 
 function add(total: IngestSummary, part: IngestSummary): void {

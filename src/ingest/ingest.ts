@@ -34,6 +34,22 @@ export interface IngestSummary {
   eventsPerSecond: number;
 }
 
+export function emptySummary(): IngestSummary {
+  return {
+    files: 0,
+    skipped: 0,
+    read: 0,
+    inserted: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejects: [],
+    damaged: [],
+    bytes: 0,
+    elapsedMs: 0,
+    eventsPerSecond: 0,
+  };
+}
+
 export interface IngestProgress {
   filesDone: number;
   bytesDone: number;
@@ -75,19 +91,7 @@ export async function ingest(
   const writer = new EventWriter(dataSource);
   const batchSize = options.batchSize ?? 1000;
   const summaryRejects = options.summaryRejects ?? 100;
-  const summary: IngestSummary = {
-    files: 0,
-    skipped: 0,
-    read: 0,
-    inserted: 0,
-    duplicates: 0,
-    rejected: 0,
-    rejects: [],
-    damaged: [],
-    bytes: 0,
-    elapsedMs: 0,
-    eventsPerSecond: 0,
-  };
+  const summary = emptySummary();
   let batch: NormalizedEvent[] = [];
   let rejects: RejectRow[] = [];
   let files: CompletedFile[] = [];
