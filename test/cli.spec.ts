@@ -1,57 +1,28 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runCli, startCli, summaryOf } from "./support/cli";
+import { SAMPLES } from "./support/delivery";
 import { createTestDatabase } from "./support/mysql-server";
 
-/** The built CLI, as `npx trailgraph` runs it (`npm test` builds first). */
-const CLI = resolve("dist/src/cli.js");
-const SAMPLES = resolve("samples/events.json");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string | undefined>, cwd: string): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      env: { ...process.env, DATABASE_URL: undefined, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
 /** Starts `serve` on a free port, waits for its address, returns it and a stop function. */
-async function serve(env: Record<string, string | undefined>, cwd: string) {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0"], {
-    cwd,
-    env: { ...process.env, DATABASE_URL: undefined, ...env },
-  });
-  let log = "";
+async function serve(options: { cwd: string; databaseUrl?: string }) {
+  const running = startCli(["serve", "--port", "0"], options);
   const url = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${log}`)), 60_000);
-    child.stderr.on("data", (chunk) => {
-      log += chunk;
-      const match = /GraphQL API at (http:\/\/\S+)/.exec(log);
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${running.stderr()}`)), 60_000);
+    running.child.stderr!.on("data", () => {
+      const match = /GraphQL API at (http:\/\/\S+)/.exec(running.stderr());
       if (match) {
         clearTimeout(timer);
         resolvePromise(match[1]);
       }
     });
-    child.on("close", () => reject(new Error(`serve exited:\n${log}`)));
+    running.exited.then(() => reject(new Error(`serve exited:\n${running.stderr()}`)), reject);
   });
   return {
     url,
-    log: () => log,
+    log: running.stderr,
     async query(query: string) {
       const response = await fetch(url, {
         method: "POST",
@@ -60,11 +31,10 @@ async function serve(env: Record<string, string | undefined>, cwd: string) {
       });
       return (await response.json()) as { data: any; errors?: unknown[] };
     },
-    stop: () =>
-      new Promise<void>((resolvePromise) => {
-        child.on("close", () => resolvePromise());
-        child.kill("SIGTERM");
-      }),
+    async stop() {
+      running.child.kill("SIGTERM");
+      await running.exited;
+    },
   };
 }
 
@@ -77,8 +47,8 @@ describe("trailgraph CLI", () => {
 
   it("serve on a new embedded store loads the samples, says so, and answers queries", async () => {
     const cwd = join(dir, "fresh");
-    await import("node:fs/promises").then((fs) => fs.mkdir(cwd));
-    const server = await serve({}, cwd);
+    await mkdir(cwd);
+    const server = await serve({ cwd });
     try {
       expect(server.log()).toMatch(/loaded 67 sample events/);
       expect(server.log()).toContain("sqlite:data/trailgraph.sqlite");
@@ -92,7 +62,7 @@ describe("trailgraph CLI", () => {
       await server.stop();
     }
     // A second start finds the store populated and loads nothing more.
-    const again = await serve({}, cwd);
+    const again = await serve({ cwd });
     try {
       expect(again.log()).not.toMatch(/sample events/);
       expect((await again.query(`{ events { totalCount } }`)).data.events.totalCount).toBe(67);
@@ -102,7 +72,7 @@ describe("trailgraph CLI", () => {
   });
 
   it("never loads samples into a store named by DATABASE_URL", async () => {
-    const server = await serve({ DATABASE_URL: `sqlite:${join(dir, "named.sqlite")}` }, dir);
+    const server = await serve({ cwd: dir, databaseUrl: `sqlite:${join(dir, "named.sqlite")}` });
     try {
       expect(server.log()).not.toMatch(/sample events/);
       expect((await server.query(`{ events { totalCount } }`)).data.events.totalCount).toBe(0);
@@ -112,16 +82,16 @@ describe("trailgraph CLI", () => {
   });
 
   it("ingest prints what it did; a second run skips the file; --force reads it again and changes nothing", async () => {
-    const env = { DATABASE_URL: `sqlite:${join(dir, "ingest.sqlite")}` };
-    const first = await run(["ingest", SAMPLES], env, dir);
+    const options = { cwd: dir, databaseUrl: `sqlite:${join(dir, "ingest.sqlite")}` };
+    const first = await runCli(["ingest", SAMPLES], options);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/67 record\(s\) read, 67 new, 0 already present, 0 rejected/);
-    const second = await run(["ingest", "--json", SAMPLES], env, dir);
+    const second = await runCli(["ingest", "--json", SAMPLES], options);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ files: 0, skipped: 1, read: 0, inserted: 0 });
-    const forced = await run(["ingest", "--json", "--force", SAMPLES], env, dir);
+    expect(summaryOf(second)).toMatchObject({ files: 0, skipped: 1, read: 0, inserted: 0 });
+    const forced = await runCli(["ingest", "--json", "--force", SAMPLES], options);
     expect(forced.code).toBe(0);
-    expect(JSON.parse(forced.stdout)).toMatchObject({
+    expect(summaryOf(forced)).toMatchObject({
       read: 67,
       inserted: 0,
       duplicates: 67,
@@ -139,11 +109,10 @@ describe("trailgraph CLI", () => {
       userIdentity: { type: "system" },
     };
     await writeFile(file, `${JSON.stringify(good)}\n{"eventId": "broken"\n${JSON.stringify({ eventName: "x" })}\n`);
-    const result = await run(
-      ["ingest", "--account", "1234", file],
-      { DATABASE_URL: `sqlite:${join(dir, "mixed.sqlite")}` },
-      dir,
-    );
+    const result = await runCli(["ingest", "--account", "1234", file], {
+      cwd: dir,
+      databaseUrl: `sqlite:${join(dir, "mixed.sqlite")}`,
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`rejected ${file} line 2: not valid JSON`);
     expect(result.stderr).toContain(`rejected ${file} line 3: not an event: it has no eventId`);
@@ -151,20 +120,19 @@ describe("trailgraph CLI", () => {
   });
 
   it("exits 2 with a clear message on usage and connection errors", async () => {
-    const usage = await run(["ingest"], {}, dir);
+    const usage = await runCli(["ingest"], { cwd: dir });
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("ingest needs at least one file");
-    const missing = await run(
-      ["ingest", join(dir, "nope.json")],
-      { DATABASE_URL: `sqlite:${join(dir, "x.sqlite")}` },
-      dir,
-    );
+    const missing = await runCli(["ingest", join(dir, "nope.json")], {
+      cwd: dir,
+      databaseUrl: `sqlite:${join(dir, "x.sqlite")}`,
+    });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("nope.json");
-    const badUrl = await run(["migrate"], { DATABASE_URL: "postgres://localhost/db" }, dir);
+    const badUrl = await runCli(["migrate"], { cwd: dir, databaseUrl: "postgres://localhost/db" });
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).toContain("is not supported");
-    const refused = await run(["migrate"], { DATABASE_URL: "mysql://root@127.0.0.1:1/db" }, dir);
+    const refused = await runCli(["migrate"], { cwd: dir, databaseUrl: "mysql://root@127.0.0.1:1/db" });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("Cannot connect to mysql://root@127.0.0.1:1/db");
   });
@@ -175,14 +143,14 @@ describe("trailgraph CLI", () => {
     async () => {
       const database = await createTestDatabase(mysqlUrl!);
       try {
-        const env = { DATABASE_URL: database.url };
-        const early = await run(["ingest", SAMPLES], env, dir);
+        const options = { cwd: dir, databaseUrl: database.url };
+        const early = await runCli(["ingest", SAMPLES], options);
         expect(early.code).toBe(2);
         expect(early.stderr).toContain("pending migrations");
-        const migrate = await run(["migrate"], env, dir);
+        const migrate = await runCli(["migrate"], options);
         expect(migrate.code).toBe(0);
         expect(migrate.stderr).toContain("applied migration");
-        const ingest = await run(["ingest", SAMPLES], env, dir);
+        const ingest = await runCli(["ingest", SAMPLES], options);
         expect(ingest.code).toBe(0);
         expect(ingest.stdout).toMatch(/67 new/);
       } finally {

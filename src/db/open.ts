@@ -39,7 +39,7 @@ export async function openStore(config: StoreConfig = storeConfig(), options: Op
   } else if (await dataSource.showMigrations()) {
     await dataSource.destroy();
     throw new Error(
-      `${config.display} has pending migrations: run \`trailgraph migrate\` (or \`npm run typeorm -- -d ormconfig.ts migration:run\`) first.`,
+      `${config.display} has pending migrations: run \`trailgraph migrate\` (or \`npx typeorm -d ormconfig.ts migration:run\`) first.`,
     );
   }
   return { config, dataSource };

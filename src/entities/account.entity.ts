@@ -6,6 +6,7 @@ import { LIMITS } from "./columns";
 /** An Alibaba Cloud account, seen as the owner of events or as a requester. */
 @Entity({ name: "accounts" })
 @ObjectType("Account", {
+  simpleResolvers: true,
   implements: Node,
   description: "An Alibaba Cloud account: the owner of events, identities, orders and resources.",
 })

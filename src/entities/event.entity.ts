@@ -39,6 +39,7 @@ import { bigintNumber, LIMITS } from "./columns";
 // events(filter: {eventRW}).
 @Index("ix_events_rw_time", ["eventRW", "eventTime", "pk"])
 @ObjectType("Event", {
+  simpleResolvers: true,
   implements: Node,
   description:
     "One management event recorded by ActionTrail: an API call, a console operation, a sign-in or an action of the platform itself.",

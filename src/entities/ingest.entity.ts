@@ -37,6 +37,7 @@ export class IngestedFile {
 // ingestRejects, newest first.
 @Index("ix_ingest_rejects_time", ["rejectedAt", "pk"])
 @ObjectType("IngestReject", {
+  simpleResolvers: true,
   description: "A record that could not be ingested: where it came from, why, and its text.",
 })
 export class IngestReject {

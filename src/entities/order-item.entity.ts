@@ -7,7 +7,10 @@ import { bigintNumber, LIMITS } from "./columns";
 @Entity({ name: "order_items" })
 // ReferencedResource.orders.
 @Index("ix_order_items_resource", ["resourcePk", "orderId"])
-@ObjectType("OrderItem", { description: "One resource bought by an order, with its configuration." })
+@ObjectType("OrderItem", {
+  simpleResolvers: true,
+  description: "One resource bought by an order, with its configuration.",
+})
 export class OrderItem {
   @PrimaryColumn({ type: "varchar", length: LIMITS.orderId, name: "order_id" })
   orderId: string;

@@ -13,6 +13,7 @@ import { bigintNumber, LIMITS } from "./columns";
 // orders() across accounts, newest first.
 @Index("ix_orders_created", ["createdAt", "orderId"])
 @ObjectType("Order", {
+  simpleResolvers: true,
   implements: Node,
   description:
     "A purchase order: what was bought (its items), by whom, and every event in its life (purchase, renewals, changes, refunds, queries).",

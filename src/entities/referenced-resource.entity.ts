@@ -12,6 +12,7 @@ import { LIMITS } from "./columns";
 // Account.resources(type) and the tenant scope.
 @Index("ix_resources_account_type", ["accountId", "type", "pk"])
 @ObjectType("ReferencedResource", {
+  simpleResolvers: true,
   implements: Node,
   description:
     "A cloud resource (an ECS instance, an RDS instance, a security group, ...) that events reference or orders bought.",

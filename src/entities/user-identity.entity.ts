@@ -22,6 +22,7 @@ import { LIMITS } from "./columns";
 // events(filter: {identityTypes}).
 @Index("ix_identities_type", ["type"])
 @ObjectType("UserIdentity", {
+  simpleResolvers: true,
   implements: Node,
   description:
     "Who made a request: an Alibaba Cloud account (root), a RAM user, an assumed role session, the platform itself (system), ...",

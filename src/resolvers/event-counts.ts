@@ -34,7 +34,7 @@ registerEnumType(EventCountField, {
   },
 });
 
-@ObjectType("EventCount", { description: "How many events share one value of a field." })
+@ObjectType("EventCount", { simpleResolvers: true, description: "How many events share one value of a field." })
 export class EventCount {
   @Field(() => String, { nullable: true, description: "The value; null for events that have none." })
   key: string | null;

@@ -15,6 +15,7 @@ registerEnumType(EventAccess, {
 });
 
 @ObjectType("EventDefinition", {
+  simpleResolvers: true,
   description: "A catalogued operation that ActionTrail records (the Expenses and Costs OpenAPI), with what it does.",
 })
 export class EventDefinition implements EventDefinitionEntry {

@@ -1,7 +1,10 @@
 import { Field, Int, ObjectType, type ClassType } from "type-graphql";
 import type { Page } from "../db/store";
 
-@ObjectType("PageInfo", { description: "Where a page sits in its list (Relay cursor connections)." })
+@ObjectType("PageInfo", {
+  simpleResolvers: true,
+  description: "Where a page sits in its list (Relay cursor connections).",
+})
 export class PageInfo {
   @Field(() => Boolean, { description: "True when more items follow the last edge (in the list's order)." })
   hasNextPage: boolean;
@@ -39,7 +42,7 @@ export interface Edge<T> {
  * when asked for.
  */
 export function Connection<T extends object>(nodeType: ClassType<T>, name: string, plural: string) {
-  @ObjectType(`${name}Edge`, { description: `One ${name} in a page, with its cursor.` })
+  @ObjectType(`${name}Edge`, { simpleResolvers: true, description: `One ${name} in a page, with its cursor.` })
   class EdgeType implements Edge<T> {
     @Field(() => String, { description: "Opaque cursor of this edge, for `after` / `before`." })
     cursor: string;
@@ -48,7 +51,7 @@ export function Connection<T extends object>(nodeType: ClassType<T>, name: strin
     node: T;
   }
 
-  @ObjectType(`${name}Connection`, { description: `A page of ${plural}.` })
+  @ObjectType(`${name}Connection`, { simpleResolvers: true, description: `A page of ${plural}.` })
   class ConnectionType {
     data: ConnectionData<T>;
 

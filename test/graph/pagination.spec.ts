@@ -135,21 +135,29 @@ const CONN = (fields: string) => `
 const PAGE_VARS = "$first: Int, $after: String, $last: Int, $before: String";
 const PAGE_ARGS = "first: $first, after: $after, last: $last, before: $before";
 
-/** Reads `first: size` pages from the start to the end, checking every pageInfo on the way. */
-async function walkForward(
+/**
+ * Reads `size` pages one way to the end of the list, from `start` (a cursor) or the
+ * beginning, checking every pageInfo on the way: forward with `first`/`after`, backward
+ * with `last`/`before`. Returns the pages in the order they were read.
+ */
+async function walk(
   fetch: Fetch,
   size: number,
-  key: (node: any) => string,
+  direction: "forward" | "backward",
   start: string | null = null,
-): Promise<string[]> {
+): Promise<Conn[]> {
+  const forward = direction === "forward";
+  /** Whether a page has more ahead (in the walk's direction) and behind it. */
+  const ahead = (page: Conn) => (forward ? page.pageInfo.hasNextPage : page.pageInfo.hasPreviousPage);
+  const behind = (page: Conn) => (forward ? page.pageInfo.hasPreviousPage : page.pageInfo.hasNextPage);
   const pages: Conn[] = [];
-  let after: string | null = start;
+  let cursor: string | null = start;
   for (let guard = 0; guard < 200; guard++) {
-    const page = await fetch({ first: size, after });
+    const page = await fetch(forward ? { first: size, after: cursor } : { last: size, before: cursor });
     pages.push(page);
-    if (!page.pageInfo.hasNextPage) break;
-    after = page.pageInfo.endCursor;
-    expect(after).not.toBeNull();
+    if (!ahead(page)) break;
+    cursor = forward ? page.pageInfo.endCursor : page.pageInfo.startCursor;
+    expect(cursor).not.toBeNull();
   }
   pages.forEach((page, index) => {
     const last = index === pages.length - 1;
@@ -159,11 +167,22 @@ async function walkForward(
     } else {
       expect(page.edges).toHaveLength(size);
     }
-    expect(page.pageInfo.hasNextPage).toBe(!last);
-    expect(page.pageInfo.hasPreviousPage).toBe(index > 0 || start !== null);
+    expect(ahead(page)).toBe(!last);
+    expect(behind(page)).toBe(index > 0 || start !== null);
     expect(page.pageInfo.startCursor).toBe(page.edges[0].cursor);
     expect(page.pageInfo.endCursor).toBe(page.edges[page.edges.length - 1].cursor);
   });
+  return pages;
+}
+
+/** Reads `first: size` pages from the start (or after `start`) to the end. */
+async function walkForward(
+  fetch: Fetch,
+  size: number,
+  key: (node: any) => string,
+  start: string | null = null,
+): Promise<string[]> {
+  const pages = await walk(fetch, size, "forward", start);
   return pages.flatMap((page) => page.edges.map((edge) => key(edge.node)));
 }
 
@@ -172,28 +191,7 @@ async function walkForward(
  * were visited (the list reversed).
  */
 async function walkBackward(fetch: Fetch, size: number, key: (node: any) => string): Promise<string[]> {
-  const pages: Conn[] = [];
-  let before: string | null = null;
-  for (let guard = 0; guard < 200; guard++) {
-    const page = await fetch({ last: size, before });
-    pages.push(page);
-    if (!page.pageInfo.hasPreviousPage) break;
-    before = page.pageInfo.startCursor;
-    expect(before).not.toBeNull();
-  }
-  pages.forEach((page, index) => {
-    const last = index === pages.length - 1;
-    if (last) {
-      expect(page.edges.length).toBeGreaterThan(0);
-      expect(page.edges.length).toBeLessThanOrEqual(size);
-    } else {
-      expect(page.edges).toHaveLength(size);
-    }
-    expect(page.pageInfo.hasPreviousPage).toBe(!last);
-    expect(page.pageInfo.hasNextPage).toBe(index > 0);
-    expect(page.pageInfo.startCursor).toBe(page.edges[0].cursor);
-    expect(page.pageInfo.endCursor).toBe(page.edges[page.edges.length - 1].cursor);
-  });
+  const pages = await walk(fetch, size, "backward");
   return pages.flatMap((page) => page.edges.map((edge) => key(edge.node)).reverse());
 }
 

@@ -3,55 +3,21 @@
  * one clean run, and both succeed: lock conflicts (MySQL deadlocks, SQLite's busy file) are
  * retried, never reported (issue 3, "two ingests of overlapping data at once").
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeGenerated } from "../../src/generate/oss-writer";
+import type { IngestSummary } from "../../src/ingest/ingest";
+import { requireBuiltCli, runCli, summaryOf, type CliRun } from "../support/cli";
 import { openTestStore, type TestStore } from "../support/harness";
 import { storesUnderTest } from "../support/stores";
 import { countRows, GRAPH_TABLES, snapshotTables, tableDifferences, type TablesSnapshot } from "../support/tables";
 
-/** The built CLI, as `npx trailgraph` runs it (`npm test` builds first). */
-const CLI = resolve("dist/src/cli.js");
-
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], databaseUrl: string, cwd: string): Promise<Exit> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
-interface Summary {
-  files: number;
-  skipped: number;
-  read: number;
-  inserted: number;
-  duplicates: number;
-  rejected: number;
-}
-
-function succeeded(exit: Exit): Summary {
+function succeeded(exit: CliRun): IngestSummary {
   expect(exit.code, exit.stderr).toBe(0);
-  return JSON.parse(exit.stdout) as Summary;
+  return summaryOf(exit) as IngestSummary;
 }
 
 let dir: string;
@@ -64,8 +30,12 @@ let filesA: number;
 let files: string[];
 let generated: { files: number; events: number };
 
+/** `trailgraph ingest --json <args>` on `store`, in the test folder. */
+const ingestJson = (store: TestStore, ...args: string[]) =>
+  runCli(["ingest", "--json", ...args], { databaseUrl: store.url, cwd: dir });
+
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "trailgraph-concurrent-"));
   all = join(dir, "bucket");
   generated = await writeGenerated({ out: all, format: "oss", events: 3000, accounts: 4, seed: 4242, days: 2 });
@@ -122,7 +92,7 @@ describe.each(storesUnderTest())("two ingests at once on overlapping inputs ($ki
   beforeAll(async () => {
     if (!available) return;
     const store = await fresh();
-    const summary = succeeded(await runCli(["ingest", "--json", all], store.url, dir));
+    const summary = succeeded(await ingestJson(store, all));
     expect(summary).toMatchObject({ files: generated.files, inserted: generated.events, rejected: 0 });
     reference = await snapshotTables(store.dataSource);
     for (const table of GRAPH_TABLES) expect(reference[table].length, table).toBeGreaterThan(0);
@@ -140,8 +110,8 @@ describe.each(storesUnderTest())("two ingests at once on overlapping inputs ($ki
     // Both start with A, so they write the same events at the same time; small batches
     // make for many transactions that conflict.
     const [onlyA, both] = await Promise.all([
-      runCli(["ingest", "--json", "--batch-size", "200", regionA], store.url, dir),
-      runCli(["ingest", "--json", "--batch-size", "200", regionA, ...regionsB], store.url, dir),
+      ingestJson(store, "--batch-size", "200", regionA),
+      ingestJson(store, "--batch-size", "200", regionA, ...regionsB),
     ]);
     const a = succeeded(onlyA);
     const ab = succeeded(both);
@@ -161,8 +131,8 @@ describe.each(storesUnderTest())("two ingests at once on overlapping inputs ($ki
   it.skipIf(!available)("the same folder twice at once with --force: the rows of one clean run", async () => {
     const store = await fresh();
     const runs = await Promise.all([
-      runCli(["ingest", "--json", "--force", "--batch-size", "300", all], store.url, dir),
-      runCli(["ingest", "--json", "--force", "--batch-size", "300", all], store.url, dir),
+      ingestJson(store, "--force", "--batch-size", "300", all),
+      ingestJson(store, "--force", "--batch-size", "300", all),
     ]);
     const [first, second] = runs.map(succeeded);
     expect(first.read).toBe(generated.events);
@@ -180,8 +150,8 @@ describe.each(storesUnderTest())("two ingests at once on overlapping inputs ($ki
       const store = await fresh();
       const reversed = [...files].reverse();
       const runs = await Promise.all([
-        runCli(["ingest", "--json", "--batch-size", "100", ...files], store.url, dir),
-        runCli(["ingest", "--json", "--batch-size", "100", ...reversed], store.url, dir),
+        ingestJson(store, "--batch-size", "100", ...files),
+        ingestJson(store, "--batch-size", "100", ...reversed),
       ]);
       const [forward, backward] = runs.map(succeeded);
       expect(forward.files + forward.skipped).toBe(generated.files);

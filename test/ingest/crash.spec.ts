@@ -2,46 +2,18 @@
  * `trailgraph ingest` killed with SIGKILL part way, then run again: the store ends with
  * exactly the rows of one clean run (issue 3, "Interrupted safely").
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeGenerated } from "../../src/generate/oss-writer";
+import { requireBuiltCli, runCli, startCli, summaryOf } from "../support/cli";
 import { openTestStore, type TestStore } from "../support/harness";
 import { storesUnderTest } from "../support/stores";
 import { countRows, GRAPH_TABLES, snapshotTables, tableDifferences } from "../support/tables";
 
-/** The built CLI, as `npx trailgraph` runs it (`npm test` builds first). */
-const CLI = resolve("dist/src/cli.js");
 const EVENTS = 20_000;
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Starts the CLI against a store; `exited` resolves with its output once it ends. */
-function startCli(args: string[], databaseUrl: string, cwd: string): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: { ...process.env, DATABASE_URL: databaseUrl },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk) => (stdout += chunk));
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<Exit>((resolvePromise, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
-  });
-  return { child, exited };
-}
 
 const sleep = (ms: number) => new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 
@@ -57,7 +29,7 @@ async function ingestKilledAt(
   atLeast: number,
   delayMs: number,
 ): Promise<{ events: number; files: number }> {
-  const { child, exited } = startCli(["ingest", "--quiet", input], store.url, cwd);
+  const { child, exited } = startCli(["ingest", "--quiet", input], { databaseUrl: store.url, cwd });
   let finished = false;
   void exited.then(() => (finished = true));
   for (;;) {
@@ -88,7 +60,7 @@ let input: string;
 let generated: { files: number; events: number };
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "trailgraph-crash-"));
   input = join(dir, "bucket");
   // A few thousand small OSS delivery files: the kind of input a crash is likely to cut.
@@ -112,7 +84,7 @@ describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kin
       stores.push(reference, crashed);
 
       // The clean run, in a store of its own, while the crashes happen.
-      const clean = startCli(["ingest", "--json", input], reference.url, dir).exited;
+      const clean = runCli(["ingest", "--json", input], { databaseUrl: reference.url, cwd: dir });
 
       const first = await ingestKilledAt(input, crashed, dir, Math.round(EVENTS * 0.2), 170);
       expect(first.events).toBeGreaterThan(0);
@@ -132,9 +104,9 @@ describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kin
       // The third run goes to the end: it skips the finished files, reads the others whole
       // (events committed by a killed run from a file it had not finished come again as
       // duplicates), and adds exactly the events that were missing.
-      const third = await startCli(["ingest", "--json", input], crashed.url, dir).exited;
+      const third = await runCli(["ingest", "--json", input], { databaseUrl: crashed.url, cwd: dir });
       expect(third.code, third.stderr).toBe(0);
-      const summary = JSON.parse(third.stdout);
+      const summary = summaryOf(third);
       expect(summary).toMatchObject({
         skipped: second.files,
         files: generated.files - second.files,
@@ -147,7 +119,7 @@ describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kin
 
       const cleanExit = await clean;
       expect(cleanExit.code, cleanExit.stderr).toBe(0);
-      expect(JSON.parse(cleanExit.stdout)).toMatchObject({
+      expect(summaryOf(cleanExit)).toMatchObject({
         files: generated.files,
         skipped: 0,
         read: EVENTS,
@@ -163,9 +135,9 @@ describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kin
       expect(await countRows(crashed.dataSource, "ingest_rejects")).toBe(0);
 
       // And a fourth run has nothing left to do.
-      const fourth = await startCli(["ingest", "--json", input], crashed.url, dir).exited;
+      const fourth = await runCli(["ingest", "--json", input], { databaseUrl: crashed.url, cwd: dir });
       expect(fourth.code, fourth.stderr).toBe(0);
-      expect(JSON.parse(fourth.stdout)).toMatchObject({ files: 0, skipped: generated.files, read: 0, inserted: 0 });
+      expect(summaryOf(fourth)).toMatchObject({ files: 0, skipped: generated.files, read: 0, inserted: 0 });
     },
     180_000,
   );
@@ -180,7 +152,7 @@ describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kin
       const store = await openTestStore(kind);
       stores.push(store);
 
-      const { child, exited } = startCli(["ingest", "--json", folder], store.url, dir);
+      const { child, exited } = startCli(["ingest", "--json", folder], { databaseUrl: store.url, cwd: dir });
       while ((await countRows(store.dataSource, "events")) < events * 0.2) {
         if (child.exitCode !== null)
           throw new Error(`ingest ended before it could be stopped: ${(await exited).stderr}`);
@@ -191,16 +163,16 @@ describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kin
       expect(stopped.signal).toBeNull();
       // Not 0: a script must not take an interrupted run for a complete one.
       expect(stopped.code, stopped.stderr).toBe(143);
-      const partial = JSON.parse(stopped.stdout);
+      const partial = summaryOf(stopped);
       expect(partial.files).toBeLessThan(names.length);
       expect(stopped.stderr).toContain(`interrupted by SIGTERM: ${names.length - partial.files} of ${names.length}`);
       // What it read, it wrote, and recorded: nothing is half done.
       expect(await countRows(store.dataSource, "events")).toBe(partial.inserted);
       expect(await countRows(store.dataSource, "ingested_files")).toBe(partial.files);
 
-      const again = await startCli(["ingest", "--json", folder], store.url, dir).exited;
+      const again = await runCli(["ingest", "--json", folder], { databaseUrl: store.url, cwd: dir });
       expect(again.code, again.stderr).toBe(0);
-      expect(JSON.parse(again.stdout)).toMatchObject({
+      expect(summaryOf(again)).toMatchObject({
         skipped: partial.files,
         files: names.length - partial.files,
         inserted: events - partial.inserted,

@@ -16,22 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateEvents } from "../../src/generate/generator";
 import { writeGenerated } from "../../src/generate/oss-writer";
 import { expandPaths } from "../../src/ingest/sources";
-import {
-  countRows,
-  gzip,
-  jsonArray,
-  jsonLines,
-  logicalSnapshot,
-  runCli,
-  SAMPLES,
-  samples,
-  storedEventIds,
-  summaryOf,
-  type CliOptions,
-  type CliRun,
-} from "../support/delivery";
+import { runCli, summaryOf, type CliOptions, type CliRun } from "../support/cli";
+import { gzip, jsonArray, jsonLines, SAMPLES, samples, storedEventIds } from "../support/delivery";
 import { dataOf, openTestStore, type TestStore } from "../support/harness";
 import { storesUnderTest } from "../support/stores";
+import { countRows, snapshotGraphTables } from "../support/tables";
 
 const OSS_EVENTS = 400;
 let dir: string;
@@ -78,7 +67,7 @@ const SUMMARY_KEYS = [
 /** What the store holds, bookkeeping included. */
 async function tables(store: TestStore) {
   return {
-    data: await logicalSnapshot(store.dataSource),
+    data: await snapshotGraphTables(store.dataSource),
     files: await countRows(store.dataSource, "ingested_files"),
     rejects: await countRows(store.dataSource, "ingest_rejects"),
   };

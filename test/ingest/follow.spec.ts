@@ -3,54 +3,20 @@
  * drops them in, stops cleanly on SIGTERM with a summary, and after a restart re-reads
  * nothing it already took but picks up what arrived meanwhile (issue 3, "Continuous mode").
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeGenerated } from "../../src/generate/oss-writer";
+import { requireBuiltCli, startCli, summaryOf, type RunningCli } from "../support/cli";
 import { openTestStore, type TestStore } from "../support/harness";
 import { storesUnderTest } from "../support/stores";
 import { countRows, ingestedFileRows } from "../support/tables";
 
-/** The built CLI, as `npx trailgraph` runs it (`npm test` builds first). */
-const CLI = resolve("dist/src/cli.js");
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  exited: Promise<Exit>;
-  stderr(): string;
-}
-
-function startCli(args: string[], databaseUrl: string, cwd: string): Running {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: { ...process.env, DATABASE_URL: databaseUrl },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk) => (stdout += chunk));
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<Exit>((resolvePromise, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
-  });
-  return { child, exited, stderr: () => stderr };
-}
-
 const sleep = (ms: number) => new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
 
 /** Polls until `check` holds; fails with `what` and the follower's log after `timeoutMs`. */
-async function waitFor(what: string, check: () => Promise<boolean>, running: Running, timeoutMs = 20_000) {
+async function waitFor(what: string, check: () => Promise<boolean>, running: RunningCli, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (running.child.exitCode !== null || running.child.signalCode !== null) {
@@ -97,7 +63,7 @@ let staging: string;
 let groups: Delivered[][];
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  requireBuiltCli();
   dir = await mkdtemp(join(tmpdir(), "trailgraph-follow-"));
   staging = join(dir, "staging");
   await writeGenerated({ out: staging, format: "oss", events: 240, accounts: 3, seed: 8080, days: 0.25 });
@@ -127,7 +93,8 @@ describe.each(storesUnderTest())("ingest --follow ($kind)", ({ kind, available }
   afterAll(async () => store?.close());
 
   const storedEvents = () => countRows(store.dataSource, "events");
-  const follow = () => startCli(["ingest", "--follow", "--interval", "0.2", "--json", watched], store.url, dir);
+  const follow = () =>
+    startCli(["ingest", "--follow", "--interval", "0.2", "--json", watched], { databaseUrl: store.url, cwd: dir });
 
   it.skipIf(!available)(
     "ingests files as they arrive, stops on SIGTERM with a summary, and resumes without re-reading",
@@ -148,7 +115,7 @@ describe.each(storesUnderTest())("ingest --follow ($kind)", ({ kind, available }
       running.child.kill("SIGTERM");
       const stopped = await running.exited;
       expect(stopped.code, stopped.stderr).toBe(0);
-      expect(JSON.parse(stopped.stdout)).toMatchObject({
+      expect(summaryOf(stopped)).toMatchObject({
         files: first.length + second.length,
         skipped: 0,
         read: taken,
@@ -172,7 +139,7 @@ describe.each(storesUnderTest())("ingest --follow ($kind)", ({ kind, available }
       again.child.kill("SIGTERM");
       const restarted = await again.exited;
       expect(restarted.code, restarted.stderr).toBe(0);
-      expect(JSON.parse(restarted.stdout)).toMatchObject({
+      expect(summaryOf(restarted)).toMatchObject({
         files: whileStopped.length,
         read: eventsOf(whileStopped),
         inserted: eventsOf(whileStopped),
@@ -206,7 +173,10 @@ describe.each(storesUnderTest())("ingest --follow ($kind)", ({ kind, available }
       await writeFile(join(dirname(target), ".partial"), complete.subarray(0, Math.floor(complete.length / 2)));
       await rename(join(dirname(target), ".partial"), target);
 
-      const running = startCli(["ingest", "--follow", "--interval", "0.2", "--json", folder], store.url, dir);
+      const running = startCli(["ingest", "--follow", "--interval", "0.2", "--json", folder], {
+        databaseUrl: store.url,
+        cwd: dir,
+      });
       await waitFor("the damaged file to be read", async () => running.stderr().includes("new file(s)"), running);
       await sleep(1000); // five more scans
       // The sync tool delivers the whole file again.
@@ -222,7 +192,7 @@ describe.each(storesUnderTest())("ingest --follow ($kind)", ({ kind, available }
       const exit = await running.exited;
       // 1: a file was damaged. It was read twice: damaged, then complete.
       expect(exit.code, exit.stderr).toBe(1);
-      const summary = JSON.parse(exit.stdout);
+      const summary = summaryOf(exit);
       expect(summary.damaged).toEqual([{ source: target, reason: expect.stringMatching(/gzip/) }]);
       expect(summary.files).toBe(2);
       expect(summary.rejected).toBe(1);

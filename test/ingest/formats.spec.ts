@@ -11,21 +11,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventAccountId, generateEvents, resourceDirectoryId } from "../../src/generate/generator";
 import { writeGenerated } from "../../src/generate/oss-writer";
+import { runCli, summaryOf } from "../support/cli";
 import {
   gzip,
   jsonArray,
   jsonLines,
-  logicalSnapshot,
   lookupPage,
-  runCli,
   SAMPLES,
   samples,
   slsRecord,
   storedEventIds,
-  summaryOf,
 } from "../support/delivery";
 import { dataOf, openTestStore } from "../support/harness";
 import { storesUnderTest, type StoreKind } from "../support/stores";
+import { snapshotGraphTables } from "../support/tables";
 
 const sampleIds = samples.map((event) => String(event.eventId)).sort();
 
@@ -246,7 +245,7 @@ describe.each(storesUnderTest())("trailgraph ingest reads every delivery format 
       expect(run.code, run.stderr).toBe(0);
       expect(summaryOf(run)).toMatchObject({ files: 1, read: samples.length, inserted: samples.length });
       expect(await storedEventIds(store.dataSource)).toEqual(sampleIds);
-      reference = await logicalSnapshot(store.dataSource);
+      reference = await snapshotGraphTables(store.dataSource);
     } finally {
       await store.close();
     }
@@ -277,7 +276,7 @@ describe.each(storesUnderTest())("trailgraph ingest reads every delivery format 
             damaged: [],
           });
           expect(await storedEventIds(store.dataSource)).toEqual(sampleIds);
-          expect(await logicalSnapshot(store.dataSource)).toEqual(reference);
+          expect(await snapshotGraphTables(store.dataSource)).toEqual(reference);
         } finally {
           await store.close();
         }

@@ -1,117 +1,16 @@
-import { readFileSync } from "node:fs";
-import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingest, type IngestSummary } from "../../src/ingest/ingest";
+import { samples } from "../support/delivery";
 import { arraySource, dataOf, openTestStore, type TestStore } from "../support/harness";
 import { storesUnderTest } from "../support/stores";
-
-const samples = JSON.parse(readFileSync("samples/events.json", "utf8")) as Record<string, unknown>[];
-
-const TABLES = [
-  "accounts",
-  "events",
-  "event_payloads",
-  "identities",
-  "resources",
-  "orders",
-  "order_items",
-  "event_resources",
-  "event_orders",
-] as const;
-
-type Row = Record<string, string | null>;
-
-/** A column value as a string, the same way whatever the driver returned (Date, Buffer, parsed JSON, number). */
-function normalizeValue(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (value instanceof Date) return value.toISOString();
-  if (Buffer.isBuffer(value)) return value.toString("utf8");
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
-}
-
-function normalizeRow(row: Record<string, unknown>, omit: readonly string[] = []): Row {
-  const out: Row = {};
-  for (const key of Object.keys(row).sort()) if (!omit.includes(key)) out[key] = normalizeValue(row[key]);
-  return out;
-}
-
-async function columnsOf(dataSource: DataSource, table: string): Promise<string[]> {
-  const rows: Array<{ name: string }> =
-    dataSource.options.type === "better-sqlite3"
-      ? await dataSource.query(`SELECT name FROM pragma_table_info('${table}') ORDER BY cid`)
-      : await dataSource.query(
-          "SELECT column_name AS name FROM information_schema.columns " +
-            "WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
-          [table],
-        );
-  const names = rows.map((row) => row.name ?? (row as Record<string, string>).NAME);
-  expect(names.length, `columns of ${table}`).toBeGreaterThan(0);
-  return names;
-}
-
-/** Every row of every table, surrogate keys included, in a stable order. */
-async function snapshot(dataSource: DataSource): Promise<Record<string, Row[]>> {
-  const result: Record<string, Row[]> = {};
-  for (const table of TABLES) {
-    const columns = await columnsOf(dataSource, table);
-    const rows: Record<string, unknown>[] = await dataSource.query(
-      `SELECT * FROM ${table} ORDER BY ${columns.join(", ")}`,
-    );
-    result[table] = rows.map((row) => normalizeRow(row));
-  }
-  return result;
-}
-
-/**
- * Every table with surrogate keys replaced by the natural keys they stand for (event ID,
- * identity key, resource type and ID), so that two stores filled in different orders compare.
- */
-async function logicalSnapshot(dataSource: DataSource): Promise<Record<string, string[]>> {
-  const queries: Record<(typeof TABLES)[number], [sql: string, omit: string[]]> = {
-    accounts: ["SELECT * FROM accounts", []],
-    events: [
-      "SELECT e.*, i.identity_key AS identity_ref FROM events e LEFT JOIN identities i ON i.pk = e.identity_pk",
-      ["pk", "identity_pk"],
-    ],
-    event_payloads: [
-      "SELECT p.*, e.event_id AS event_ref FROM event_payloads p LEFT JOIN events e ON e.pk = p.event_pk",
-      ["event_pk"],
-    ],
-    identities: ["SELECT * FROM identities", ["pk"]],
-    resources: ["SELECT * FROM resources", ["pk"]],
-    orders: [
-      "SELECT o.*, e.event_id AS purchase_event_ref FROM orders o LEFT JOIN events e ON e.pk = o.purchase_event_pk",
-      ["purchase_event_pk"],
-    ],
-    order_items: [
-      "SELECT oi.*, r.type AS resource_type, r.resource_id AS resource_ref " +
-        "FROM order_items oi LEFT JOIN resources r ON r.pk = oi.resource_pk",
-      ["resource_pk"],
-    ],
-    event_resources: [
-      "SELECT er.*, e.event_id AS event_ref, r.type AS resource_type, r.resource_id AS resource_ref " +
-        "FROM event_resources er LEFT JOIN events e ON e.pk = er.event_pk LEFT JOIN resources r ON r.pk = er.resource_pk",
-      ["event_pk", "resource_pk"],
-    ],
-    event_orders: [
-      "SELECT eo.*, e.event_id AS event_ref FROM event_orders eo LEFT JOIN events e ON e.pk = eo.event_pk",
-      ["event_pk"],
-    ],
-  };
-  const result: Record<string, string[]> = {};
-  for (const table of TABLES) {
-    const [sql, omit] = queries[table];
-    const rows: Record<string, unknown>[] = await dataSource.query(sql);
-    result[table] = rows.map((row) => JSON.stringify(normalizeRow(row, omit))).sort();
-  }
-  return result;
-}
-
-async function count(dataSource: DataSource, table: string): Promise<number> {
-  const [row] = await dataSource.query(`SELECT COUNT(*) AS n FROM ${table}`);
-  return Number(row.n);
-}
+import {
+  countRows,
+  GRAPH_TABLES,
+  snapshotGraphTables,
+  snapshotTablesWithKeys,
+  type StoredRow,
+  type TablesSnapshot,
+} from "../support/tables";
 
 /** A fixed permutation (seeded), different from file order and from its reverse. */
 function shuffled<T>(items: readonly T[], seed = 7): T[] {
@@ -135,13 +34,13 @@ function expectNothingNew(summary: IngestSummary, delivered: number): void {
 describe.each(storesUnderTest())("ingesting the same events again changes nothing ($kind)", ({ kind, available }) => {
   let store: TestStore;
   let first: IngestSummary;
-  let reference: Record<string, Row[]>;
+  let reference: Record<string, StoredRow[]>;
 
   beforeAll(async () => {
     if (!available) return;
     store = await openTestStore(kind);
     first = await store.ingestEvents(samples);
-    reference = await snapshot(store.dataSource);
+    reference = await snapshotTablesWithKeys(store.dataSource);
   });
   afterAll(async () => store?.close());
 
@@ -150,7 +49,7 @@ describe.each(storesUnderTest())("ingesting the same events again changes nothin
     expect(first.inserted).toBe(samples.length);
     expect(first.duplicates).toBe(0);
     expect(first.rejected).toBe(0);
-    for (const table of TABLES) expect(reference[table].length, table).toBeGreaterThan(0);
+    for (const table of GRAPH_TABLES) expect(reference[table].length, table).toBeGreaterThan(0);
     expect(reference.events).toHaveLength(samples.length);
     expect(reference.event_payloads).toHaveLength(samples.length);
     expect(dataOf(await store.graphql("{ events { totalCount } }")).events.totalCount).toBe(samples.length);
@@ -158,14 +57,14 @@ describe.each(storesUnderTest())("ingesting the same events again changes nothin
 
   it.skipIf(!available)("the same events, in the same order", async () => {
     expectNothingNew(await store.ingestEvents(samples), samples.length);
-    expect(await snapshot(store.dataSource)).toEqual(reference);
+    expect(await snapshotTablesWithKeys(store.dataSource)).toEqual(reference);
   });
 
   it.skipIf(!available)("the same events, reversed and shuffled", async () => {
     expectNothingNew(await store.ingestEvents([...samples].reverse()), samples.length);
-    expect(await snapshot(store.dataSource)).toEqual(reference);
+    expect(await snapshotTablesWithKeys(store.dataSource)).toEqual(reference);
     expectNothingNew(await store.ingestEvents(shuffled(samples)), samples.length);
-    expect(await snapshot(store.dataSource)).toEqual(reference);
+    expect(await snapshotTablesWithKeys(store.dataSource)).toEqual(reference);
   });
 
   it.skipIf(!available)("the same events, in two overlapping halves", async () => {
@@ -173,13 +72,13 @@ describe.each(storesUnderTest())("ingesting the same events again changes nothin
     const secondHalf = samples.slice(27);
     expectNothingNew(await store.ingestEvents(firstHalf), firstHalf.length);
     expectNothingNew(await store.ingestEvents(secondHalf), secondHalf.length);
-    expect(await snapshot(store.dataSource)).toEqual(reference);
+    expect(await snapshotTablesWithKeys(store.dataSource)).toEqual(reference);
   });
 
   it.skipIf(!available)("the same events, in batches of 7", async () => {
     const summary = await ingest(store.dataSource, [arraySource(shuffled(samples, 11))], { batchSize: 7 });
     expectNothingNew(summary, samples.length);
-    expect(await snapshot(store.dataSource)).toEqual(reference);
+    expect(await snapshotTablesWithKeys(store.dataSource)).toEqual(reference);
   });
 
   it.skipIf(!available)("the same events, from two sources in one run", async () => {
@@ -190,19 +89,19 @@ describe.each(storesUnderTest())("ingesting the same events again changes nothin
     );
     expect(summary.files).toBe(2);
     expectNothingNew(summary, 30 + samples.length - 20);
-    expect(await snapshot(store.dataSource)).toEqual(reference);
+    expect(await snapshotTablesWithKeys(store.dataSource)).toEqual(reference);
   });
 });
 
 describe.each(storesUnderTest())("the stored graph does not depend on ingest order ($kind)", ({ kind, available }) => {
-  let reference: Record<string, string[]>;
+  let reference: TablesSnapshot;
 
-  /** Ingests with `fill` into a fresh store; returns its logical snapshot. */
-  async function filled(fill: (store: TestStore) => Promise<void>): Promise<Record<string, string[]>> {
+  /** Ingests with `fill` into a fresh store; returns its snapshot by natural keys. */
+  async function filled(fill: (store: TestStore) => Promise<void>): Promise<TablesSnapshot> {
     const store = await openTestStore(kind);
     try {
       await fill(store);
-      return await logicalSnapshot(store.dataSource);
+      return await snapshotGraphTables(store.dataSource);
     } finally {
       await store.close();
     }
@@ -294,6 +193,11 @@ function orderQuery(eventId: string, eventTime: string, orderId: string, account
   };
 }
 
+/** Order `orderId` as the GraphQL API returns it, with `fields` selected. */
+async function orderOf(store: TestStore, orderId: string, fields: string) {
+  return dataOf(await store.graphql(`query($id: ID!) { order(orderId: $id) { ${fields} } }`, { id: orderId })).order;
+}
+
 describe.each(storesUnderTest())("duplicates and later deliveries ($kind)", ({ kind, available }) => {
   let store: TestStore;
   beforeAll(async () => {
@@ -301,17 +205,14 @@ describe.each(storesUnderTest())("duplicates and later deliveries ($kind)", ({ k
   });
   afterAll(async () => store?.close());
 
-  const order = async (orderId: string) =>
-    dataOf(
-      await store.graphql(
-        `query($id: ID!) { order(orderId: $id) {
-          orderId createdAt accountId purchaseEvent { eventId }
-          items { articleConfig resource { type resourceId } }
-          events(first: 50) { totalCount }
-        } }`,
-        { id: orderId },
-      ),
-    ).order;
+  const order = (orderId: string) =>
+    orderOf(
+      store,
+      orderId,
+      `orderId createdAt accountId purchaseEvent { eventId }
+      items { articleConfig resource { type resourceId } }
+      events(first: 50) { totalCount }`,
+    );
 
   it.skipIf(!available)("a duplicate inside one batch is stored and counted once", async () => {
     const a = samples[0];
@@ -322,17 +223,17 @@ describe.each(storesUnderTest())("duplicates and later deliveries ($kind)", ({ k
     expect(summary.duplicates).toBe(2);
     const [row] = await store.dataSource.query("SELECT COUNT(*) AS n FROM events WHERE event_id = ?", [a.eventId]);
     expect(Number(row.n)).toBe(1);
-    expect(await count(store.dataSource, "events")).toBe(2);
-    expect(await count(store.dataSource, "event_payloads")).toBe(2);
-    expect(await count(store.dataSource, "event_orders")).toBe(1);
-    expect(await count(store.dataSource, "order_items")).toBe(1);
+    expect(await countRows(store.dataSource, "events")).toBe(2);
+    expect(await countRows(store.dataSource, "event_payloads")).toBe(2);
+    expect(await countRows(store.dataSource, "event_orders")).toBe(1);
+    expect(await countRows(store.dataSource, "order_items")).toBe(1);
     expect((await order("2105464****")).events.totalCount).toBe(1);
 
     // Across batches too: the repeat lands in a batch of its own.
     const again = await ingest(store.dataSource, [arraySource([samples[2], a, samples[2]])], { batchSize: 2 });
     expect(again.inserted).toBe(1);
     expect(again.duplicates).toBe(2);
-    expect(await count(store.dataSource, "events")).toBe(3);
+    expect(await countRows(store.dataSource, "events")).toBe(3);
   });
 
   it.skipIf(!available)("a later delivery adds the item configuration an earlier one lacked", async () => {
@@ -428,12 +329,7 @@ describe.each(storesUnderTest())("first-seen times do not depend on ingest order
   });
   afterAll(async () => store?.close());
 
-  const order = async (orderId: string) =>
-    dataOf(
-      await store.graphql(`query($id: ID!) { order(orderId: $id) { createdAt accountId purchaseEvent { eventId } } }`, {
-        id: orderId,
-      }),
-    ).order;
+  const order = (orderId: string) => orderOf(store, orderId, "createdAt accountId purchaseEvent { eventId }");
   const PURCHASE_TIME = "2021-08-02T06:30:17.000Z";
 
   it.skipIf(!available)("an order's createdAt is its purchase time even when a later mention came first", async () => {

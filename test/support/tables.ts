@@ -1,10 +1,14 @@
 /**
- * Whole-store comparisons for the ingest tests: every table of the graph, with surrogate
- * keys replaced by the natural keys they stand for, so that two stores filled by different
- * runs (in a different order, by several processes, after a crash) can be compared row for
- * row. Same idea as test/ingest/idempotency.spec.ts's logical snapshot.
+ * Whole-store comparisons for the ingest tests. Two kinds of snapshot:
+ *
+ * - by natural keys (`snapshotGraphTables`, `snapshotTables`): surrogate keys replaced by the
+ *   natural keys they stand for, so that two stores filled by different runs (from different
+ *   formats, in a different order, by several processes, after a crash) compare row for row;
+ * - with surrogate keys (`snapshotTablesWithKeys`): every column as stored, so that a store
+ *   compares with itself before and after more ingests (nothing renumbered, nothing added).
  */
 import type { DataSource } from "typeorm";
+import { expect } from "vitest";
 
 export const GRAPH_TABLES = [
   "accounts",
@@ -62,10 +66,28 @@ function normalizeValue(value: unknown): string | null {
   return String(value);
 }
 
-function rowText(row: Record<string, unknown>, omit: readonly string[]): string {
-  const out: Record<string, string | null> = {};
+function storedRow(row: Record<string, unknown>, omit: readonly string[]): StoredRow {
+  const out: StoredRow = {};
   for (const key of Object.keys(row).sort()) if (!omit.includes(key)) out[key] = normalizeValue(row[key]);
-  return JSON.stringify(out);
+  return out;
+}
+
+function rowText(row: Record<string, unknown>, omit: readonly string[]): string {
+  return JSON.stringify(storedRow(row, omit));
+}
+
+/**
+ * Every graph table by natural keys (the bookkeeping tables aside), so that stores filled
+ * from different formats, files or folders, in different orders, compare equal.
+ */
+export async function snapshotGraphTables(dataSource: DataSource): Promise<TablesSnapshot> {
+  const result: TablesSnapshot = {};
+  for (const table of GRAPH_TABLES) {
+    const [sql, omit] = QUERIES[table];
+    const rows: Record<string, unknown>[] = await dataSource.query(sql);
+    result[table] = rows.map((row) => rowText(row, omit)).sort();
+  }
+  return result;
 }
 
 /**
@@ -73,16 +95,44 @@ function rowText(row: Record<string, unknown>, omit: readonly string[]): string 
  * count (its key is a hash of the path and its time differs from run to run).
  */
 export async function snapshotTables(dataSource: DataSource): Promise<TablesSnapshot> {
-  const result: TablesSnapshot = {};
-  for (const table of GRAPH_TABLES) {
-    const [sql, omit] = QUERIES[table];
-    const rows: Record<string, unknown>[] = await dataSource.query(sql);
-    result[table] = rows.map((row) => rowText(row, omit)).sort();
-  }
+  const result = await snapshotGraphTables(dataSource);
   const files: Record<string, unknown>[] = await dataSource.query(
     "SELECT path, size, md5, records FROM ingested_files",
   );
   result.ingested_files = files.map((row) => rowText(row, [])).sort();
+  return result;
+}
+
+/** A row with every column as a string (see normalizeValue), columns in name order. */
+export type StoredRow = Record<string, string | null>;
+
+async function columnsOf(dataSource: DataSource, table: string): Promise<string[]> {
+  const rows: Array<{ name: string }> =
+    dataSource.options.type === "better-sqlite3"
+      ? await dataSource.query(`SELECT name FROM pragma_table_info('${table}') ORDER BY cid`)
+      : await dataSource.query(
+          "SELECT column_name AS name FROM information_schema.columns " +
+            "WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+          [table],
+        );
+  const names = rows.map((row) => row.name ?? (row as Record<string, string>).NAME);
+  expect(names.length, `columns of ${table}`).toBeGreaterThan(0);
+  return names;
+}
+
+/**
+ * Every row of every graph table as stored, surrogate keys included, in a stable order (by
+ * every column): for comparing a store with itself, where a renumbered key is a change.
+ */
+export async function snapshotTablesWithKeys(dataSource: DataSource): Promise<Record<string, StoredRow[]>> {
+  const result: Record<string, StoredRow[]> = {};
+  for (const table of GRAPH_TABLES) {
+    const columns = await columnsOf(dataSource, table);
+    const rows: Record<string, unknown>[] = await dataSource.query(
+      `SELECT * FROM ${table} ORDER BY ${columns.join(", ")}`,
+    );
+    result[table] = rows.map((row) => storedRow(row, []));
+  }
   return result;
 }
 
