@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import "./production";
 import "reflect-metadata";
 import { parseArgs } from "node:util";
 import { storeConfig } from "./db/datasource";

@@ -26,6 +26,23 @@ export interface Dialect {
   readTime(value: unknown): Date;
   /** Reads a JSON column value. */
   readJson(value: unknown): unknown;
+  /**
+   * Several SELECTs (each with its own ORDER BY and LIMIT) as one statement. MariaDB
+   * materialises a derived table per member, on disk when rows hold TEXT; parenthesised
+   * members need none. SQLite accepts only the derived form.
+   */
+  unionAll(members: ReadonlyArray<{ text: string; params: unknown[] }>): { text: string; params: unknown[] };
+}
+
+function unionOf(
+  members: ReadonlyArray<{ text: string; params: unknown[] }>,
+  wrap: (text: string, index: number) => string,
+): { text: string; params: unknown[] } {
+  if (members.length === 1) return members[0];
+  return {
+    text: members.map((member, index) => wrap(member.text, index)).join(" UNION ALL "),
+    params: members.flatMap((member) => member.params),
+  };
 }
 
 const mysql: Dialect = {
@@ -42,6 +59,7 @@ const mysql: Dialect = {
   bool: (value) => value,
   readTime: (value) => (value instanceof Date ? value : new Date(`${String(value).replace(" ", "T")}Z`)),
   readJson: (value) => (typeof value === "string" ? JSON.parse(value) : value),
+  unionAll: (members) => unionOf(members, (text) => `(${text})`),
 };
 
 const sqlite: Dialect = {
@@ -60,6 +78,7 @@ const sqlite: Dialect = {
   bool: (value) => (value === null ? null : value ? 1 : 0),
   readTime: (value) => (value instanceof Date ? value : new Date(`${String(value).replace(" ", "T")}Z`)),
   readJson: (value) => (typeof value === "string" ? JSON.parse(value) : value),
+  unionAll: (members) => unionOf(members, (text, index) => `SELECT * FROM (${text}) AS u${index}`),
 };
 
 export function dialectOf(dataSource: DataSource): Dialect {

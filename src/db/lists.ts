@@ -56,13 +56,7 @@ export async function fetchPages(
       params: where.params,
     };
   });
-  const statement =
-    branches.length === 1
-      ? branches[0]
-      : {
-          text: branches.map((branch, index) => `SELECT * FROM (${branch.text}) AS p${index}`).join(" UNION ALL "),
-          params: branches.flatMap((branch) => branch.params),
-        };
+  const statement = d.unionAll(branches);
   const rows = await query(statement.text, statement.params);
 
   const grouped = new Map<string, Array<Record<string, unknown>>>();

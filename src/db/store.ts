@@ -344,13 +344,7 @@ export class Store {
         params: where.params,
       };
     });
-    const statement =
-      branches.length === 1
-        ? branches[0]
-        : {
-            text: branches.map((branch, index) => `SELECT * FROM (${branch.text}) AS g${index}`).join(" UNION ALL "),
-            params: branches.flatMap((branch) => branch.params),
-          };
+    const statement = this.dialect.unionAll(branches);
     const result = new Map<string, Array<{ key: string | null; count: number }>>(
       parents.map((parent) => [parentKey(parent), []]),
     );

@@ -36,7 +36,8 @@ class Tap extends Transform {
 
 /** A readable stream as a source: a file, standard input, an HTTP body. */
 export class StreamSource implements EventSource {
-  private readonly tap = new Tap();
+  // Made when reading starts: a folder may hold tens of thousands of sources.
+  private tap: Tap | null = null;
   private digest: string | null = null;
 
   constructor(
@@ -47,14 +48,15 @@ export class StreamSource implements EventSource {
   ) {}
 
   async *records(): AsyncIterable<RawRecord> {
+    const tap = (this.tap = new Tap());
     const input = this.open();
-    input.on("error", (error) => this.tap.destroy(error));
-    yield* readRecords(input.pipe(this.tap));
-    this.digest = this.tap.hash.digest("hex");
+    input.on("error", (error) => tap.destroy(error));
+    yield* readRecords(input.pipe(tap));
+    this.digest = tap.hash.digest("hex");
   }
 
   bytesRead(): number {
-    return this.tap.bytes;
+    return this.tap?.bytes ?? 0;
   }
 
   /** md5 of every byte read, once the records have been read to the end. */

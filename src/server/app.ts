@@ -1,5 +1,8 @@
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { GraphQLSchema } from "graphql";
@@ -30,7 +33,14 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     schema: options.schema,
     // Explorers use GraphiQL and introspection whatever NODE_ENV says.
     introspection: true,
-    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      ApolloServerPluginLandingPageDisabled(),
+      // No cache hints are set; the plugin would still wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
+    ],
+    // Compact JSON: the default pretty-prints every response.
+    stringifyResult: (result) => JSON.stringify(result),
   });
   await apollo.start();
 
