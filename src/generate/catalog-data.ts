@@ -1,7 +1,7 @@
 /**
  * Static data for the synthetic event generator: regions, products and the article
  * configurations their buy pages record, identities' names and tools, error codes.
- * Shapes follow samples/events.json and docs/engineering-notes.md section 1.
+ * Shapes follow samples/events.json and ActionTrail's documented event structure.
  */
 import type { Random } from "./random";
 

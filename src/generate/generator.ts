@@ -5,8 +5,8 @@
  * default) and yields their audit events in ascending eventTime: people and bots reading
  * bills through the Expenses and Costs API, buy-page purchases with their orders, auto-
  * renewals by the platform, configuration changes and refunds, ECS and RAM calls, sign-ins,
- * and about 2% of failed calls. Shapes follow samples/events.json and
- * docs/engineering-notes.md (section 1); every event is accepted by `normalizeEvent`.
+ * and about 2% of failed calls. Shapes follow samples/events.json and ActionTrail's
+ * documented event structure; every event is accepted by `normalizeEvent`.
  *
  * How time and memory stay bounded:
  * - the run is a sequence of "activities" (a burst of bill queries, a console session, a
