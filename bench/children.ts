@@ -1,0 +1,223 @@
+/**
+ * Child processes of the benchmark: the real `trailgraph` CLI (migrate, ingest, serve) and
+ * the raw limit server. Every child is tracked and killed when the harness exits, however it
+ * exits; servers listen on 127.0.0.1 only.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as net from "node:net";
+import { join } from "node:path";
+import { CLI, ROOT } from "./trailgraph";
+
+const running = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const child of running) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+}
+process.on("exit", killAll);
+
+/** The environment children get: ours, minus NODE_OPTIONS (a test runner's loaders stay out). */
+function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.NODE_OPTIONS;
+  for (const [key, value] of Object.entries(extra)) if (value === undefined) delete env[key];
+  return env;
+}
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function track(child: ChildProcess): Promise<Finished> {
+  running.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  return new Promise((resolve, reject) => {
+    child.once("error", (error) => {
+      running.delete(child);
+      reject(error);
+    });
+    child.once("close", (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `trailgraph <args>` to completion; throws with its output when it fails. */
+export async function runCli(args: string[], databaseUrl: string): Promise<Finished> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: childEnv({ DATABASE_URL: databaseUrl, TRAILGRAPH_LOG_SQL: undefined }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const done = await track(child);
+  if (done.code !== 0) {
+    throw new Error(
+      `trailgraph ${args.join(" ")} exited with ${done.code ?? done.signal}\n${done.stdout}${done.stderr}`,
+    );
+  }
+  return done;
+}
+
+export interface IngestRun {
+  /** The CLI's `--json` summary (`rejected` is a count, or the list itself in older builds). */
+  summary: {
+    read: number;
+    inserted: number;
+    duplicates: number;
+    rejected: number | unknown[];
+    rejects?: unknown[];
+    elapsedMs: number;
+  };
+  /** Spawn to exit. */
+  wallSeconds: number;
+  /** Peak resident set size of the ingest process, bytes (getrusage ru_maxrss). */
+  peakRssBytes: number;
+  /** The highest VmHWM seen while polling /proc (a cross-check of peakRssBytes). */
+  polledPeakRssBytes: number | null;
+}
+
+/** `trailgraph ingest --json <inputs>` with the peak-RSS probe preloaded; `nodeArgs` go to node. */
+export async function runIngest(inputs: string[], databaseUrl: string, nodeArgs: string[] = []): Promise<IngestRun> {
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, "--require", join(ROOT, "bench", "peak-rss.cjs"), CLI, "ingest", "--json", ...inputs],
+    {
+      cwd: ROOT,
+      env: childEnv({ DATABASE_URL: databaseUrl, TRAILGRAPH_LOG_SQL: undefined }),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let polled: number | null = null;
+  const poll = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      const match = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (match) polled = Math.max(polled ?? 0, Number(match[1]) * 1024);
+    } catch {
+      /* not on Linux, or already gone */
+    }
+  }, 100);
+  const done = await track(child).finally(() => clearInterval(poll));
+  const wallSeconds = (performance.now() - started) / 1000;
+  const line = done.stdout
+    .trim()
+    .split("\n")
+    .reverse()
+    .find((text) => text.startsWith("{"));
+  if (done.code !== 0 || !line) {
+    throw new Error(
+      `trailgraph ingest exited with ${done.code ?? done.signal}\n${done.stdout.slice(-4000)}${done.stderr.slice(-4000)}`,
+    );
+  }
+  const rss = /\[peak-rss\] (\d+)/.exec(done.stderr);
+  if (!rss) throw new Error(`the ingest child reported no peak RSS\n${done.stderr.slice(-2000)}`);
+  return { summary: JSON.parse(line), wallSeconds, peakRssBytes: Number(rss[1]) * 1024, polledPeakRssBytes: polled };
+}
+
+export interface Server {
+  url: string;
+  pid: number;
+  /** SIGTERM, wait for the exit (SIGKILL after 15 s). */
+  stop(): Promise<void>;
+}
+
+async function startServer(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  path: string,
+  what: string,
+): Promise<Server> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const finished = track(child);
+  let output = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within 60 s\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const match = ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    finished.then(
+      (done) => {
+        clearTimeout(timer);
+        reject(new Error(`${what} exited with ${done.code ?? done.signal} before it was ready\n${output}`));
+      },
+      (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    pid: child.pid!,
+    stop: () =>
+      (stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        await finished.catch(() => undefined);
+        clearTimeout(timer);
+      })()),
+  };
+}
+
+/**
+ * `trailgraph serve` on a free loopback port. `nodeArgs` go before the script (e.g. --cpu-prof);
+ * `cli` runs another build (experiments with a patched copy of dist/).
+ */
+export async function startTrailGraph(databaseUrl: string, nodeArgs: string[] = [], cli = CLI): Promise<Server> {
+  const port = await freePort();
+  return startServer(
+    [...nodeArgs, cli, "serve", "--port", String(port), "--host", "127.0.0.1"],
+    childEnv({ DATABASE_URL: databaseUrl, TRAILGRAPH_LOG_SQL: undefined }),
+    /GraphQL API at http:\/\/127\.0\.0\.1:(\d+)/,
+    "/graphql",
+    "trailgraph serve",
+  );
+}
+
+/** The raw limit server (bench/raw-server.ts) on a free loopback port. */
+export async function startRawServer(databaseUrl: string): Promise<Server> {
+  return startServer(
+    ["--import", "tsx", join(ROOT, "bench", "raw-server.ts")],
+    childEnv({ RAW_DATABASE_URL: databaseUrl, PORT: "0" }),
+    /listening (\d+)/,
+    "/graphql",
+    "the raw server",
+  );
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
+    });
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * The limit for the GraphQL figures: hand-written code that sends exactly the SQL statements
+ * TrailGraph sends for each of the four operations (captured with TRAILGRAPH_LOG_SQL=1, same
+ * text, same parameters, same order, the UNION ALL of per-resource pages included) and builds
+ * exactly the JSON TrailGraph answers, with nothing in between: no parsing or validation of
+ * the GraphQL document, no resolvers, no entity hydration, no DataLoader.
+ *
+ * `bench/raw-server.ts` serves it over node:http; the harness also runs it in-process to check
+ * that both answer the same JSON and to EXPLAIN its statements.
+ */
+import type { OpKey, Variables } from "./operations";
+
+export type Row = Record<string, unknown>;
+export type QueryFn = (sql: string, params: unknown[]) => Promise<Row[]>;
+
+/** The `data` of the response to an operation. */
+export function runRaw(key: OpKey, variables: Variables, query: QueryFn): Promise<unknown> {
+  switch (key) {
+    case "a":
+      return accountEventsWindow(variables, query);
+    case "b":
+      return eventById(variables, query);
+    case "c":
+      return accountOrders(variables, query);
+    case "d":
+      return accountEventCounts(variables, query);
+  }
+}
+
+export const OPERATION_KEYS: Readonly<Record<string, OpKey>> = {
+  AccountEventsWindow: "a",
+  EventById: "b",
+  AccountOrders: "c",
+  AccountEventCounts: "d",
+};
+
+const EVENTS_PAGE = 50;
+const ORDERS_PAGE = 20;
+const RESOURCE_EVENTS_PAGE = 5;
+const COUNTS = 10;
+
+async function accountEventsWindow(v: Variables, query: QueryFn) {
+  const rows = await query(
+    `SELECT e.*, e.event_time AS _k0, e.pk AS _k1 FROM events e WHERE (e.account_id IN (?)) AND (e.event_time >= ?) AND (e.event_time < ?) ORDER BY e.event_time DESC, e.pk DESC LIMIT ${EVENTS_PAGE + 1}`,
+    [v.a, date(v.from), date(v.to)],
+  );
+  const page = rows.slice(0, EVENTS_PAGE);
+  const identities = await identitiesOf(page, query);
+  const edges = page.map((row) => {
+    const identity = row.identity_pk == null ? undefined : identities.get(Number(row.identity_pk));
+    return {
+      cursor: cursor("evD", time(row._k0).getTime(), Number(row._k1)),
+      node: {
+        eventId: row.event_id,
+        eventName: row.event_name,
+        eventTime: time(row.event_time).toISOString(),
+        eventType: row.event_type,
+        userIdentity: identity ? { userName: identity.user_name } : null,
+      },
+    };
+  });
+  return {
+    events: {
+      edges,
+      pageInfo: { hasNextPage: rows.length > EVENTS_PAGE, endCursor: edges.at(-1)?.cursor ?? null },
+    },
+  };
+}
+
+async function eventById(v: Variables, query: QueryFn) {
+  const [row] = await query("SELECT e.* FROM events e WHERE (e.event_id IN (?))", [v.id]);
+  if (!row) return { event: null };
+  const identity =
+    row.identity_pk == null ? undefined : (await identitiesOf([row], query)).get(Number(row.identity_pk));
+  return {
+    event: {
+      eventId: row.event_id,
+      eventName: row.event_name,
+      eventTime: time(row.event_time).toISOString(),
+      eventType: row.event_type,
+      serviceName: row.service_name,
+      errorCode: row.error_code,
+      userIdentity: identity ? { type: identity.type, userName: identity.user_name } : null,
+    },
+  };
+}
+
+async function accountOrders(v: Variables, query: QueryFn) {
+  if (!(await accountExists(v.a, query))) return { account: null };
+  const orders = (
+    await query(
+      `SELECT o.*, o.created_at AS _k0, o.order_id AS _k1, o.account_id AS _parent FROM orders o WHERE (o.account_id = ?) ORDER BY o.created_at DESC, o.order_id DESC LIMIT ${ORDERS_PAGE + 1}`,
+      [v.a],
+    )
+  ).slice(0, ORDERS_PAGE);
+
+  const itemsOf = new Map<string, Row[]>(orders.map((order) => [String(order.order_id), []]));
+  if (orders.length > 0) {
+    const ids = [...itemsOf.keys()];
+    for (const item of await query(
+      `SELECT oi.* FROM order_items oi WHERE (oi.order_id IN (${marks(ids.length)}))`,
+      ids,
+    )) {
+      itemsOf.get(String(item.order_id))?.push(item);
+    }
+  }
+  // Resources in the order TrailGraph's resolvers ask for them: order by order, item by item.
+  const resourcePks = unique(
+    orders.flatMap((order) => itemsOf.get(String(order.order_id))!.map((item) => Number(item.resource_pk))),
+  );
+  const resources = new Map<number, Row>();
+  if (resourcePks.length > 0) {
+    for (const row of await query(
+      `SELECT r.* FROM resources r WHERE (r.pk IN (${marks(resourcePks.length)}))`,
+      resourcePks,
+    )) {
+      resources.set(Number(row.pk), row);
+    }
+  }
+  const parents = resourcePks.filter((pk) => resources.has(pk));
+  const events = await resourceEventPages(parents, query);
+
+  return {
+    account: {
+      orders: {
+        nodes: orders.map((order) => ({
+          orderId: order.order_id,
+          createdAt: time(order.created_at).toISOString(),
+          items: itemsOf.get(String(order.order_id))!.map((item) => {
+            const resource = resources.get(Number(item.resource_pk));
+            return {
+              articleConfig: json(item.article_config),
+              resource: resource
+                ? {
+                    type: resource.type,
+                    resourceId: resource.resource_id,
+                    events: {
+                      nodes: (events.get(Number(resource.pk)) ?? []).map((row) => ({
+                        eventId: row.event_id,
+                        eventName: row.event_name,
+                        eventTime: time(row.event_time).toISOString(),
+                      })),
+                    },
+                  }
+                : null,
+            };
+          }),
+        })),
+      },
+    },
+  };
+}
+
+/** The first events of each resource, newest first: one UNION ALL of one LIMITed branch per resource. */
+async function resourceEventPages(parents: number[], query: QueryFn): Promise<Map<number, Row[]>> {
+  const pages = new Map<number, Row[]>(parents.map((pk) => [pk, []]));
+  if (parents.length === 0) return pages;
+  const branch = `SELECT e.*, er.event_time AS _k0, er.event_pk AS _k1, er.resource_pk AS _parent FROM event_resources er JOIN events e ON e.pk = er.event_pk WHERE (er.resource_pk = ?) ORDER BY er.event_time DESC, er.event_pk DESC LIMIT ${RESOURCE_EVENTS_PAGE + 1}`;
+  const text = parents.length === 1 ? branch : parents.map(() => `(${branch})`).join(" UNION ALL ");
+  for (const row of await query(text, parents)) pages.get(Number(row._parent))?.push(row);
+  for (const [pk, rows] of pages) {
+    // UNION ALL does not promise to keep each branch's order.
+    if (parents.length > 1) {
+      rows.sort((x, y) => time(y._k0).getTime() - time(x._k0).getTime() || Number(y._k1) - Number(x._k1));
+    }
+    pages.set(pk, rows.slice(0, RESOURCE_EVENTS_PAGE));
+  }
+  return pages;
+}
+
+async function accountEventCounts(v: Variables, query: QueryFn) {
+  if (!(await accountExists(v.a, query))) return { account: null };
+  const rows = await query(
+    `SELECT e.account_id AS _parent, e.event_name AS k, COUNT(*) AS n FROM events e WHERE (e.event_time >= ?) AND (e.event_time < ?) AND (e.account_id = ?) GROUP BY e.account_id, e.event_name ORDER BY n DESC, k LIMIT ${COUNTS}`,
+    [date(v.from90), date(v.to), v.a],
+  );
+  const counts = rows.map((row) => ({ key: row.k === null ? null : String(row.k), count: Number(row.n) }));
+  counts.sort((x, y) => y.count - x.count || compareKeys(x.key, y.key));
+  return { account: { eventCounts: counts } };
+}
+
+async function accountExists(accountId: string, query: QueryFn): Promise<boolean> {
+  return (await query("SELECT a.* FROM accounts a WHERE (a.account_id IN (?))", [accountId])).length > 0;
+}
+
+/** The identities of some event rows by pk, in one statement (none when no row has one). */
+async function identitiesOf(rows: Row[], query: QueryFn): Promise<Map<number, Row>> {
+  const pks = unique(rows.filter((row) => row.identity_pk != null).map((row) => Number(row.identity_pk)));
+  const found = new Map<number, Row>();
+  if (pks.length === 0) return found;
+  for (const row of await query(`SELECT i.* FROM identities i WHERE (i.pk IN (${marks(pks.length)}))`, pks)) {
+    found.set(Number(row.pk), row);
+  }
+  return found;
+}
+
+function date(value: string): Date {
+  const parsed = new Date(value);
+  if (!Number.isFinite(parsed.getTime())) throw new Error(`not a date: ${value}`);
+  return parsed;
+}
+
+function time(value: unknown): Date {
+  return value instanceof Date ? value : new Date(`${String(value).replace(" ", "T")}Z`);
+}
+
+function json(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  return typeof value === "string" ? JSON.parse(value) : value;
+}
+
+/** TrailGraph's keyset cursor: base64url of `[tag, ...sort values]`. */
+function cursor(tag: string, ...values: unknown[]): string {
+  return Buffer.from(JSON.stringify([tag, ...values]), "utf8").toString("base64url");
+}
+
+function marks(count: number): string {
+  return Array(count).fill("?").join(", ");
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function compareKeys(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
+}
