@@ -243,6 +243,9 @@ export async function startThrowawayMysql(opts: StartOptions = {}): Promise<Thro
       "--innodb-buffer-pool-size=256M",
       "--innodb-flush-log-at-trx-commit=2",
       "--skip-log-bin",
+      // MariaDB deletes every #sql* file in its tmpdir at start: a shared /tmp would let one
+      // throwaway server remove another's live temporary tables.
+      `--tmpdir=${tmp}`,
       "--character-set-server=utf8mb4",
       "--collation-server=utf8mb4_unicode_ci",
       "--max-connections=500",
