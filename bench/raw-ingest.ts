@@ -10,6 +10,7 @@
  * table carries exactly 1,000 rows. One connection, autocommit, as one loader would run.
  */
 import { createConnection, type Connection } from "mysql2/promise";
+import { mergeOrder } from "../src/ingest/writer";
 import { trailgraph, type GenerateOptions, type NormalizedEvent } from "./trailgraph";
 
 export interface RawIngestResult {
@@ -305,24 +306,6 @@ function eventRow(pk: number, e: NormalizedEvent, identityPk: number | null): Ro
     identity_pk: identityPk,
     session_created_at: e.sessionCreatedAt,
     mfa_authenticated: e.mfaAuthenticated,
-  };
-}
-
-/** The writer's rule: the purchase event fixes createdAt, else the earliest mention wins. */
-function mergeOrder(kept: OrderRow, next: OrderRow): OrderRow {
-  const createdAt =
-    kept.purchasePk !== null
-      ? kept.createdAt
-      : next.purchasePk !== null
-        ? next.createdAt
-        : kept.createdAt <= next.createdAt
-          ? kept.createdAt
-          : next.createdAt;
-  return {
-    ...kept,
-    createdAt,
-    purchasePk: kept.purchasePk ?? next.purchasePk,
-    accountId: kept.accountId ?? next.accountId,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { dialectOf, type Dialect } from "../db/dialect";
+import { placeholders } from "../db/sql";
 import type { NormalizedEvent, NormalizedOrder, ResourceRef } from "./normalize";
 
 /** A source file read to its end, recorded with the batch that holds its last records. */
@@ -523,7 +524,7 @@ function eventRow(d: Dialect, e: NormalizedEvent, identityPk: number | null): Ro
 }
 
 /** Two mentions of one order: the purchase event fixes createdAt, else the earliest wins. */
-function mergeOrder<T extends { accountId: string | null; createdAt: Date; purchasePk: number | null }>(
+export function mergeOrder<T extends { accountId: string | null; createdAt: Date; purchasePk: number | null }>(
   kept: T,
   next: T,
 ): T {
@@ -549,10 +550,6 @@ function resourceKey(ref: ResourceRef): string {
 
 function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
-}
-
-function placeholders(count: number): string {
-  return Array(count).fill("?").join(", ");
 }
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
