@@ -3,6 +3,7 @@
  * account IDs weighted like the data (a busy account is asked about as often as it acts),
  * real event IDs, and 7-day windows inside the data's time range.
  */
+import { indexInCumulative } from "../src/generate/random";
 
 export type OpKey = "a" | "b" | "c" | "d";
 
@@ -79,17 +80,7 @@ export function variableSets(key: OpKey, facts: DatasetFacts, count: number, see
   const cumulative: number[] = [];
   let total = 0;
   for (const account of facts.accounts) cumulative.push((total += account.events));
-  const account = () => {
-    const target = random() * total;
-    let low = 0;
-    let high = cumulative.length - 1;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (cumulative[mid] > target) high = mid;
-      else low = mid + 1;
-    }
-    return facts.accounts[low].accountId;
-  };
+  const account = () => facts.accounts[indexInCumulative(cumulative, random() * total)].accountId;
   const window = () => {
     const first = Math.floor(facts.minTime.getTime() / 1000) * 1000;
     const last = Math.ceil(facts.maxTime.getTime() / 1000) * 1000 + 1000;

@@ -48,7 +48,7 @@ import {
   type Product,
   type Region,
 } from "./catalog-data";
-import { Random } from "./random";
+import { indexInCumulative, Random } from "./random";
 
 export interface GenerateOptions {
   /** How many events to yield, exactly. */
@@ -523,15 +523,7 @@ class Simulation {
 
   private pickAccount(): Account {
     const cumulative = this.accountCumulative;
-    const target = this.rng.next() * cumulative[cumulative.length - 1];
-    let low = 0;
-    let high = cumulative.length - 1;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (cumulative[mid] > target) high = mid;
-      else low = mid + 1;
-    }
-    return this.account(low);
+    return this.account(indexInCumulative(cumulative, this.rng.next() * cumulative[cumulative.length - 1]));
   }
 
   private account(index: number): Account {

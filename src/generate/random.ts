@@ -28,6 +28,21 @@ export function hashSeed(...parts: Array<number | string>): number {
   return h >>> 0;
 }
 
+/**
+ * The index of the first cumulative weight above `target` (binary search): with
+ * `target = uniform × total`, a weighted pick among many items in O(log n).
+ */
+export function indexInCumulative(cumulative: ArrayLike<number>, target: number): number {
+  let low = 0;
+  let high = cumulative.length - 1;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (cumulative[mid] > target) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
 export class Random {
   private a: number;
   private b: number;
