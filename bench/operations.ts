@@ -1,7 +1,8 @@
 /**
  * The four canonical operations of issue 4, and their variables drawn from the dataset:
  * account IDs weighted like the data (a busy account is asked about as often as it acts),
- * real event IDs, and 7-day windows inside the data's time range.
+ * real event IDs, 7-day windows inside the data's time range, and for the counts (d) 90 whole
+ * UTC days ending at a UTC midnight inside the data, as a dashboard's daily chart asks.
  */
 import { indexInCumulative } from "../src/generate/random";
 
@@ -46,7 +47,8 @@ export const OPERATIONS: readonly Operation[] = [
   {
     key: "d",
     operationName: "AccountEventCounts",
-    title: "account.eventCounts(EVENT_NAME, 90 days, first 10)",
+    // A dashboard's daily chart: 90 whole UTC days, ending at a UTC midnight.
+    title: "account.eventCounts(EVENT_NAME, 90 whole UTC days, first 10)",
     query:
       "query AccountEventCounts($a: ID!, $from90: DateTime!, $to: DateTime!) { account(accountId: $a) { " +
       "eventCounts(by: EVENT_NAME, filter: {from: $from90, to: $to}, first: 10) { key count } } }",
@@ -89,6 +91,12 @@ export function variableSets(key: OpKey, facts: DatasetFacts, count: number, see
     const to = Math.min(from + 7 * DAY_MS, Math.max(last, from + 1000));
     return { from: new Date(from), to: new Date(to) };
   };
+  /** A UTC midnight after the first event and at most the last (the one after the data if none is). */
+  const midnight = () => {
+    const firstDay = Math.floor(facts.minTime.getTime() / DAY_MS) + 1;
+    const lastDay = Math.max(firstDay, Math.floor(facts.maxTime.getTime() / DAY_MS));
+    return new Date((firstDay + Math.floor(random() * (lastDay - firstDay + 1))) * DAY_MS);
+  };
   const sets: Variables[] = [];
   for (let i = 0; i < count; i++) {
     switch (key) {
@@ -104,7 +112,7 @@ export function variableSets(key: OpKey, facts: DatasetFacts, count: number, see
         sets.push({ a: account() });
         break;
       case "d": {
-        const { to } = window();
+        const to = midnight();
         sets.push({ a: account(), from90: new Date(to.getTime() - 90 * DAY_MS).toISOString(), to: to.toISOString() });
         break;
       }

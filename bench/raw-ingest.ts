@@ -2,7 +2,8 @@
  * The limit for the ingest figure: the rows TrailGraph's writer stores for a dataset, written
  * by plain mysql2 multi-row INSERTs of 1,000 rows a statement into the same (freshly migrated)
  * tables, with the same statement heads (insert-or-ignore on natural keys, the same upserts
- * for accounts, orders and order items).
+ * for accounts, orders and order items, and for the daily rollup of eventCounts, which the
+ * writer adds to per batch of 1,000 events: the rows of each 1,000 events here).
  *
  * Only the INSERTs are timed. Generating the events, `normalizeEvent` and turning the events
  * into rows happen in between, untimed. Keys are assigned here (explicit `pk`s), so nothing is
@@ -10,6 +11,7 @@
  * table carries exactly 1,000 rows. One connection, autocommit, as one loader would run.
  */
 import { createConnection, type Connection } from "mysql2/promise";
+import { DAILY_COUNT_COLUMNS, DailyCounts } from "../src/db/daily-counts";
 import { mergeOrder } from "../src/ingest/writer";
 import { trailgraph, type GenerateOptions, type NormalizedEvent } from "./trailgraph";
 
@@ -119,7 +121,24 @@ export async function rawIngest(
     " ON DUPLICATE KEY UPDATE article_config = COALESCE(article_config, VALUES(article_config))",
   );
   const eventOrders = new TableBuffer("event_orders", "INSERT IGNORE INTO event_orders");
-  const tables = [accounts, identities, events, payloads, resources, eventResources, orders, orderItems, eventOrders];
+  const dailyCounts = new TableBuffer(
+    "event_daily_counts",
+    "INSERT INTO event_daily_counts",
+    // The writer's upsert: add the new events' counts.
+    " ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+  );
+  const tables = [
+    accounts,
+    identities,
+    events,
+    payloads,
+    resources,
+    eventResources,
+    orders,
+    orderItems,
+    eventOrders,
+    dailyCounts,
+  ];
   const [columnRows] = (await connection.query(
     "SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY ORDINAL_POSITION",
   )) as unknown as [Array<{ t: string; c: string }>];
@@ -138,6 +157,8 @@ export async function rawIngest(
     (kept, next) => (kept.config === null ? next : kept),
   );
 
+  /** The new events since the last 1,000, counted by account, field, day and value. */
+  const newCounts = new DailyCounts();
   const firstSeen = new Set<string>();
   const identityPks = new Map<string, number>();
   const resourcePks = new Map<string, number>();
@@ -161,6 +182,10 @@ export async function rawIngest(
   };
   /** Sends full statements; with `all`, the remainders too. */
   const flush = async (all: boolean) => {
+    for (const row of newCounts.rows()) {
+      dailyCounts.rows.push(Object.fromEntries(DAILY_COUNT_COLUMNS.map((column, index) => [column, row[index]])));
+    }
+    newCounts.clear();
     if (all || pendingOrders.rows.size >= ROWS_PER_STATEMENT) pendingOrders.drain();
     if (all || pendingItems.rows.size >= ROWS_PER_STATEMENT) pendingItems.drain();
     for (const buffer of tables) {
@@ -200,6 +225,7 @@ export async function rawIngest(
       pk = eventPks.size + 1;
       eventPks.set(event.eventId, pk);
       events.rows.push(eventRow(pk, event, identityPk));
+      newCounts.add(event);
       payloads.rows.push({
         event_pk: pk,
         // Earlier schemas also kept these three apart; only the columns the table has are sent.
@@ -333,4 +359,5 @@ export const TABLES = [
   "orders",
   "order_items",
   "event_orders",
+  "event_daily_counts",
 ] as const;

@@ -5,7 +5,7 @@ import type { PageRequest } from "./db/keyset";
 import type { ListSpec } from "./db/lists";
 import { parentKey } from "./db/lists";
 import { TenantScope } from "./db/scope";
-import { Store, type Page } from "./db/store";
+import { Store, type CountsSpec, type Page } from "./db/store";
 import { manyByKey, oneByKey } from "./loaders/order-by-keys";
 
 export interface TopValue {
@@ -23,8 +23,7 @@ interface PageKey {
 }
 
 interface TopValuesKey {
-  spec: ListSpec;
-  column: string;
+  spec: CountsSpec;
   limit: number;
   parent: unknown;
   group: string;
@@ -102,11 +101,13 @@ export class Context {
     manyByKey(pks, await this.store.ordersOfResources(pks)),
   );
 
+  /** Items by order; the resources read with them are primed for `resourceByPk`. */
   readonly itemsByOrderId = new DataLoader<string, OrderItem[]>(async (ids) => {
-    const items = await this.store.itemsOfOrders(ids);
+    const pairs = await this.store.itemsOfOrders(ids);
+    for (const [item, resource] of pairs) this.resourceByPk.prime(item.resourcePk, resource);
     return manyByKey(
       ids,
-      items.map((item) => [item.orderId, item] as const),
+      pairs.map(([item]) => [item.orderId, item] as const),
     );
   });
 
@@ -119,25 +120,25 @@ export class Context {
   );
 
   private readonly topValuesLoader = groupedLoader<TopValuesKey, TopValue[]>((first, parents) =>
-    this.store.topValues(first.spec, parents, first.column, first.limit),
+    this.store.topValues(first.spec, parents, first.limit),
   );
 
-  /** The most frequent values of an event column in a list, batched across parents. */
-  topValues(spec: ListSpec, column: string, limit: number, parent: unknown = null) {
-    return this.topValuesLoader.load({ spec, column, limit, parent, group: JSON.stringify([spec, column, limit]) });
+  /** The most frequent values of an event field in a list (Store.eventCounts), batched across parents. */
+  topValues(spec: CountsSpec, limit: number, parent: unknown = null) {
+    return this.topValuesLoader.load({ spec, limit, parent, group: `${specKey(spec)} ${limit}` });
   }
 
   /** One page of a list for one parent (null for a root list), batched with its siblings. */
   async page<T>(entity: new () => T, spec: ListSpec, page: PageRequest, parent: unknown = null): Promise<Page<T>> {
-    const group = JSON.stringify([entity.name, spec, page]);
+    const group = `${entity.name} ${specKey(spec)} ${JSON.stringify(page)}`;
     const result = (await this.pageLoader.load({ entity, spec, page, parent, group })) as Page<T>;
-    if (entity === (Event as unknown)) this.prime(result.nodes as Event[]);
+    if (entity === (Event as unknown) && !spec.partial) this.prime(result.nodes as Event[]);
     return result;
   }
 
   /** The number of rows in a list for one parent, cursors ignored, batched likewise. */
   count(spec: ListSpec, parent: unknown = null): Promise<number> {
-    return this.countLoader.load({ spec, parent, group: JSON.stringify(spec) });
+    return this.countLoader.load({ spec, parent, group: specKey(spec) });
   }
 
   /** Events read by a list are cached for the lookups that follow (node, event). */
@@ -148,6 +149,18 @@ export class Context {
     }
     return events;
   }
+}
+
+const specKeys = new WeakMap<ListSpec | CountsSpec, string>();
+
+/** A list's identity as a string, computed once per spec object (a request asks for it per parent). */
+function specKey(spec: ListSpec | CountsSpec): string {
+  let key = specKeys.get(spec);
+  if (key === undefined) {
+    key = JSON.stringify(spec);
+    specKeys.set(spec, key);
+  }
+  return key;
 }
 
 interface GroupedKey {
@@ -170,7 +183,11 @@ function groupedLoader<K extends GroupedKey, V>(
   return new DataLoader<K, V, string>(
     async (keys) => {
       const groups = new Map<string, K[]>();
-      for (const key of keys) groups.set(key.group, [...(groups.get(key.group) ?? []), key]);
+      for (const key of keys) {
+        const members = groups.get(key.group);
+        if (members) members.push(key);
+        else groups.set(key.group, [key]);
+      }
       const results = new Map<string, V>();
       await Promise.all(
         [...groups].map(async ([group, members]) => {

@@ -18,10 +18,11 @@ export class Hydrator {
     private readonly dialect: Dialect,
   ) {}
 
-  hydrate<T>(entity: new () => T, row: Record<string, unknown>): T {
+  /** An entity from a row; `prefix` reads columns selected under aliases made by `columns()`. */
+  hydrate<T>(entity: new () => T, row: Record<string, unknown>, prefix = ""): T {
     const instance = new entity() as Record<string, unknown>;
     for (const [property, column, convert] of this.mapper(entity)) {
-      const value = row[column];
+      const value = row[prefix + column];
       instance[property] = value === null || value === undefined ? null : convert(value);
     }
     return instance as T;
@@ -29,6 +30,20 @@ export class Hydrator {
 
   hydrateAll<T>(entity: new () => T, rows: Array<Record<string, unknown>>): T[] {
     return rows.map((row) => this.hydrate(entity, row));
+  }
+
+  /** `alias.column AS prefixcolumn, ...` for every column of an entity: a second table in one SELECT. */
+  columns(entity: Function, alias: string, prefix: string): string {
+    return this.mapper(entity)
+      .map(([, column]) => `${alias}.${column} AS ${prefix}${column}`)
+      .join(", ");
+  }
+
+  /** The columns of some properties of an entity, in declaration order; null if one is not a column. */
+  columnsOfProperties(entity: Function, properties: ReadonlySet<string>): string[] | null {
+    const mapper = this.mapper(entity);
+    for (const property of properties) if (!mapper.some(([name]) => name === property)) return null;
+    return mapper.filter(([property]) => properties.has(property)).map(([, column]) => column);
   }
 
   private mapper(entity: Function): Mapper {

@@ -14,6 +14,8 @@ export interface ListSpec {
   /** Cursor tag: a cursor of another list or order is rejected. */
   tag: string;
   select: string;
+  /** True when `select` reads only some columns: its rows must not serve lookups of whole rows. */
+  partial?: boolean;
   from: string;
   where: Sql[];
   parentColumn: string | null;
@@ -23,7 +25,8 @@ export interface ListSpec {
 
 export interface RawPage {
   rows: Array<Record<string, unknown>>;
-  cursors: string[];
+  /** The cursor of the row at `index`, encoded when asked for (most queries never ask). */
+  cursorOf: (index: number) => string;
   hasNextPage: boolean;
   hasPreviousPage: boolean;
 }
@@ -73,7 +76,7 @@ export async function fetchPages(
     if (page.backward) pageRows.reverse();
     result.set(key, {
       rows: pageRows,
-      cursors: pageRows.map((row) => encode(sortValues(d, row, spec.sort))),
+      cursorOf: (index) => encode(sortValues(d, pageRows[index], spec.sort)),
       hasNextPage: page.backward ? page.before !== null : hasMore,
       // A cursor is a row of the list, so a page read after one has rows before it.
       hasPreviousPage: page.backward ? hasMore : page.after !== null,

@@ -1,9 +1,11 @@
 import type { DataSource } from "typeorm";
 import { Account, Event, EventPayload, Order, OrderItem, ReferencedResource, UserIdentity } from "../entities";
+import { DAILY_COUNTS_TABLE, isDailyCountField, NO_VALUE, splitWindow } from "./daily-counts";
 import { dialectOf, type Dialect } from "./dialect";
 import { Hydrator } from "./hydrate";
 import { encodeCursor, type Direction, type PageRequest, type SortColumn } from "./keyset";
-import { countRows, fetchPages, parentKey, type ListSpec, type RawPage } from "./lists";
+import { countRows, fetchPages, parentKey, type ListSpec, type QueryFn, type RawPage } from "./lists";
+import { readerOf } from "./reader";
 import type { TenantScope } from "./scope";
 import { and, inList, sql, type Sql } from "./sql";
 
@@ -57,6 +59,25 @@ export const EVENT_GROUP_COLUMNS = {
   ERROR_CODE: "e.error_code",
 } as const;
 
+export type EventGroupField = keyof typeof EVENT_GROUP_COLUMNS;
+
+/** Filter fields the daily rollup can serve (with the tenant scope): the window and accounts. */
+const ROLLUP_FILTER_FIELDS = new Set(["from", "to", "accountIds"]);
+
+/** Whole days from `event_daily_counts d` (`where`), and partial days from `events e` (one condition list each). */
+interface RollupPlan {
+  where: Sql[];
+  partial: Sql[][];
+}
+
+/** How `eventCounts` reads one field of a list of events: see Store.eventCounts. */
+export interface CountsSpec {
+  /** The list's events (filter and scope), grouped by `column` when there is no rollup plan. */
+  list: ListSpec;
+  column: string;
+  rollup: RollupPlan | null;
+}
+
 /** What a per-parent event list hangs from. */
 export type EventAnchor = "none" | "account" | "identity" | "resource" | "order";
 export type OrderAnchor = "none" | "account";
@@ -65,6 +86,9 @@ export type ResourceAnchor = "none" | "account";
 export interface Page<T> extends Omit<RawPage, "rows"> {
   nodes: T[];
 }
+
+/** Column prefix of the resource read with each order item. */
+const ITEM_RESOURCE = "r__";
 
 const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
   { column: time, kind: "time" },
@@ -78,17 +102,20 @@ const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
 export class Store {
   readonly dialect: Dialect;
   private readonly hydrator: Hydrator;
+  private readonly query: QueryFn;
+  /** Event list specs of this request by anchor, filter and direction: one object per list, not per parent. */
+  private readonly eventLists = new Map<string, ListSpec>();
+  /** eventCounts specs of this request by anchor, field and filter, likewise. */
+  private readonly countSpecs = new Map<string, CountsSpec>();
 
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     readonly scope: TenantScope,
   ) {
     this.dialect = dialectOf(dataSource);
     this.hydrator = new Hydrator(dataSource, this.dialect);
+    this.query = readerOf(dataSource);
   }
-
-  private readonly query = (text: string, params: unknown[]): Promise<Array<Record<string, unknown>>> =>
-    this.dataSource.query(text, params);
 
   private async select<T>(entity: new () => T, text: string, conditions: Sql[]): Promise<T[]> {
     const where = and(conditions);
@@ -187,15 +214,56 @@ export class Store {
     return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(entity, row)]);
   }
 
-  /** Items of orders already read (and so already scope-checked). */
-  itemsOfOrders(orderIds: readonly string[]): Promise<OrderItem[]> {
-    return this.lookup(OrderItem, "order_items oi", "oi.order_id", orderIds);
+  /**
+   * Items of orders already read (and so already scope-checked), each with its resource (null
+   * when out of scope) read by the same statement: a client that lists items nearly always
+   * asks for what they bought, and a statement is the costliest part of a short read.
+   */
+  async itemsOfOrders(orderIds: readonly string[]): Promise<Array<[OrderItem, ReferencedResource | null]>> {
+    const restrict = this.scope.restrict("r.account_id");
+    const scope = restrict.length > 0 ? and(restrict) : null;
+    const where = inList("oi.order_id", orderIds);
+    const rows = await this.query(
+      `SELECT oi.*, ${this.hydrator.columns(ReferencedResource, "r", ITEM_RESOURCE)} FROM order_items oi` +
+        ` LEFT JOIN resources r ON r.pk = oi.resource_pk${scope ? ` AND ${scope.text}` : ""} WHERE ${where.text}`,
+      [...(scope?.params ?? []), ...where.params],
+    );
+    return rows.map((row) => [
+      this.hydrator.hydrate(OrderItem, row),
+      row[`${ITEM_RESOURCE}pk`] == null ? null : this.hydrator.hydrate(ReferencedResource, row, ITEM_RESOURCE),
+    ]);
   }
 
   // ---- keyset-paged lists ----
 
-  eventList(anchor: EventAnchor, filter: EventFilterValues | null | undefined, direction: Direction): ListSpec {
-    const base = { tag: `ev${direction[0]}`, select: "e.*", direction };
+  /**
+   * A list of events. `properties` names the Event properties the query needs (its rows then
+   * carry only those columns); null, or a name that is not a column, reads whole rows.
+   */
+  eventList(
+    anchor: EventAnchor,
+    filter: EventFilterValues | null | undefined,
+    direction: Direction,
+    properties: ReadonlySet<string> | null = null,
+  ): ListSpec {
+    const columns = properties && this.hydrator.columnsOfProperties(Event, properties);
+    const key = `${anchor} ${direction} ${JSON.stringify(filter ?? null)} ${columns?.join(",") ?? "*"}`;
+    let spec = this.eventLists.get(key);
+    if (!spec) {
+      spec = this.buildEventList(anchor, filter, direction, columns);
+      this.eventLists.set(key, spec);
+    }
+    return spec;
+  }
+
+  private buildEventList(
+    anchor: EventAnchor,
+    filter: EventFilterValues | null | undefined,
+    direction: Direction,
+    columns: string[] | null,
+  ): ListSpec {
+    const select = columns ? columns.map((column) => `e.${column}`).join(", ") : "e.*";
+    const base = { tag: `ev${direction[0]}`, select, partial: columns !== null, direction };
     const where = [...this.eventFilter(filter ?? {}), ...this.scope.restrict("e.account_id")];
     switch (anchor) {
       case "resource":
@@ -324,24 +392,125 @@ export class Store {
   }
 
   /**
+   * What `eventCounts(by, filter)` reads for a list of events (one object per request and
+   * arguments, so that it batches across parents). When the filter is only a time window
+   * (plus account IDs; the tenant scope always applies) on the root or an account, whole UTC
+   * days come from the daily rollup and the partial first and last day from events; any
+   * other filter, a window without one whole day, or a bound outside the years events can
+   * have, is a GROUP BY over the list's events.
+   */
+  eventCounts(anchor: EventAnchor, filter: EventFilterValues | null | undefined, by: EventGroupField): CountsSpec {
+    const key = `${anchor} ${by} ${JSON.stringify(filter ?? null)}`;
+    let spec = this.countSpecs.get(key);
+    if (!spec) {
+      spec = {
+        list: this.eventList(anchor, filter, "DESC"),
+        column: EVENT_GROUP_COLUMNS[by],
+        rollup: this.rollupPlan(anchor, filter ?? {}, by),
+      };
+      this.countSpecs.set(key, spec);
+    }
+    return spec;
+  }
+
+  private rollupPlan(anchor: EventAnchor, f: EventFilterValues, by: EventGroupField): RollupPlan | null {
+    if ((anchor !== "none" && anchor !== "account") || !isDailyCountField(by)) return null;
+    const windowOnly = Object.entries(f).every(
+      ([name, value]) =>
+        ROLLUP_FILTER_FIELDS.has(name) ||
+        value === null ||
+        value === undefined ||
+        (Array.isArray(value) && !value.length),
+    );
+    const split = windowOnly ? splitWindow(f.from, f.to) : null;
+    if (!split?.days) return null;
+    const where: Sql[] = [sql("d.field = ?", by)];
+    if (split.days.from !== null) where.push(sql("d.day >= ?", split.days.from));
+    if (split.days.to !== null) where.push(sql("d.day < ?", split.days.to));
+    // `''` is the rollup's "no account": no list of accounts names it.
+    const accountIds = f.accountIds?.length ? f.accountIds : null;
+    if (accountIds) where.push(inList("d.account_id", accountIds));
+    where.push(...this.scope.restrict("d.account_id"));
+    if (accountIds?.includes(NO_VALUE) || (!this.scope.unrestricted && this.scope.allows(NO_VALUE))) {
+      where.push(sql("d.account_id <> ?", NO_VALUE));
+    }
+    const partial = split.partial.map((part) => [
+      ...this.eventFilter({ accountIds, from: part.from, to: part.to }),
+      ...this.scope.restrict("e.account_id"),
+    ]);
+    return { where, partial };
+  }
+
+  /**
    * The most frequent values of one event column among the events of a list, per parent,
-   * most frequent first: one GROUP BY per parent, all in one UNION ALL statement.
+   * most frequent first: one GROUP BY per parent, all in one UNION ALL statement. With a
+   * rollup plan, a parent's GROUP BY sums the rollup's whole days and adds the partial days
+   * counted from events (null values meet as `''`).
    */
   async topValues(
-    spec: ListSpec,
+    spec: CountsSpec,
     parents: readonly unknown[],
-    column: string,
     limit: number,
   ): Promise<Map<string, Array<{ key: string | null; count: number }>>> {
-    const branches = parents.map((parent) => {
-      const conditions = [...spec.where];
-      if (spec.parentColumn) conditions.push(sql(`${spec.parentColumn} = ?`, parent));
-      const where = and(conditions);
-      const tag = spec.parentColumn ? `${spec.parentColumn} AS _parent, ` : "";
-      const group = spec.parentColumn ? `${spec.parentColumn}, ${column}` : column;
+    const { list, column, rollup } = spec;
+    const parentColumn = list.parentColumn;
+    /** One parent's `SELECT [_parent,] k, <count> FROM <from> WHERE ... GROUP BY [parent,] <by>`. */
+    const grouped = (
+      from: string,
+      conditions: Sql[],
+      parentOf: string | null,
+      by: string,
+      key: string,
+      count: string,
+      parent: unknown,
+    ) => {
+      const where = and(parentOf ? [...conditions, sql(`${parentOf} = ?`, parent)] : conditions);
       return {
-        text: `SELECT ${tag}${column} AS k, COUNT(*) AS n FROM ${spec.from} WHERE ${where.text} GROUP BY ${group} ORDER BY n DESC, k LIMIT ${limit}`,
+        text:
+          `SELECT ${parentOf ? `${parentOf} AS _parent, ` : ""}${key} AS k, ${count} FROM ${from} WHERE ${where.text} ` +
+          `GROUP BY ${parentOf ? `${parentOf}, ${by}` : by}`,
         params: where.params,
+      };
+    };
+    const branches = parents.map((parent) => {
+      if (!rollup) {
+        const scan = grouped(list.from, list.where, parentColumn, column, column, "COUNT(*) AS n", parent);
+        return { text: `${scan.text} ORDER BY n DESC, k LIMIT ${limit}`, params: scan.params };
+      }
+      // The rollup's whole days, then the partial days from events; null values meet as ''.
+      const members = (alias: string) => [
+        grouped(
+          `${DAILY_COUNTS_TABLE} d`,
+          rollup.where,
+          parentColumn ? "d.account_id" : null,
+          "d.value",
+          "d.value",
+          `SUM(d.n) AS ${alias}`,
+          parent,
+        ),
+        ...rollup.partial.map((part) =>
+          grouped(
+            "events e",
+            part,
+            parentColumn,
+            column,
+            `COALESCE(${column}, '${NO_VALUE}')`,
+            `COUNT(*) AS ${alias}`,
+            parent,
+          ),
+        ),
+      ];
+      if (rollup.partial.length === 0) {
+        const [days] = members("n");
+        return { text: `${days.text} ORDER BY n DESC, k LIMIT ${limit}`, params: days.params };
+      }
+      const parts = members("c");
+      return {
+        text:
+          `SELECT ${parentColumn ? "u._parent AS _parent, " : ""}u.k, SUM(u.c) AS n ` +
+          `FROM (${parts.map((part) => part.text).join(" UNION ALL ")}) u ` +
+          `GROUP BY ${parentColumn ? "u._parent, u.k" : "u.k"} ORDER BY n DESC, u.k LIMIT ${limit}`,
+        params: parts.flatMap((part) => part.params),
       };
     });
     const statement = this.dialect.unionAll(branches);
@@ -350,8 +519,8 @@ export class Store {
     );
     for (const row of await this.query(statement.text, statement.params)) {
       result
-        .get(spec.parentColumn ? parentKey(row._parent) : parentKey(null))
-        ?.push({ key: row.k === null ? null : String(row.k), count: Number(row.n) });
+        .get(parentColumn ? parentKey(row._parent) : parentKey(null))
+        ?.push({ key: row.k === null || row.k === NO_VALUE ? null : String(row.k), count: Number(row.n) });
     }
     for (const counts of result.values()) counts.sort((a, b) => b.count - a.count || compareKeys(a.key, b.key));
     return result;

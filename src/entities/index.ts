@@ -1,5 +1,6 @@
 import { Account } from "./account.entity";
 import { Event } from "./event.entity";
+import { EventDailyCount } from "./event-daily-count.entity";
 import { EventOrder, EventResource } from "./event-links.entity";
 import { EventPayload } from "./event-payload.entity";
 import { IngestedFile, IngestReject } from "./ingest.entity";
@@ -11,6 +12,7 @@ import { UserIdentity } from "./user-identity.entity";
 export {
   Account,
   Event,
+  EventDailyCount,
   EventOrder,
   EventPayload,
   EventResource,
@@ -34,4 +36,5 @@ export const ENTITIES = [
   EventOrder,
   IngestedFile,
   IngestReject,
+  EventDailyCount,
 ];

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { dialectOf, type Dialect } from "../db/dialect";
+import { DAILY_COUNT_COLUMNS, DAILY_COUNTS_TABLE, DailyCounts } from "../db/daily-counts";
 import { placeholders } from "../db/sql";
 import type { NormalizedEvent, NormalizedOrder, ResourceRef } from "./normalize";
 
@@ -101,7 +102,7 @@ export class EventWriter {
     for (let attempt = 1; ; attempt++) {
       try {
         const staged = new WriterCache();
-        const inserted = await this.dataSource.transaction(async (manager) => {
+        const inserted = await this.transaction(async (manager) => {
           const count = batch.length > 0 ? await this.writeInTransaction(manager, batch, staged) : 0;
           await this.writeBookkeeping(manager, bookkeeping);
           return count;
@@ -115,6 +116,16 @@ export class EventWriter {
         await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
       }
     }
+  }
+
+  /**
+   * A transaction; REPEATABLE READ on MySQL (its default, made explicit: telling the events a
+   * batch inserted from those it found relies on one snapshot for the whole transaction).
+   */
+  private transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dialect.kind === "mysql"
+      ? this.dataSource.transaction("REPEATABLE READ", work)
+      : this.dataSource.transaction(work);
   }
 
   /** Files recorded as ingested whole, by path key. */
@@ -184,17 +195,7 @@ export class EventWriter {
     await this.upsertAccounts(manager, events, staged);
     const identityPks = await this.insertIdentities(manager, events, staged);
 
-    const inserted = await this.insertRows(
-      manager,
-      `${d.insertIgnore} events`,
-      EVENT_COLUMNS,
-      stored.map((event) => eventRow(d, event, event.identity ? identityPks.get(event.identity.identityKey)! : null)),
-    );
-    const eventPks = await this.selectKeys(
-      manager,
-      "SELECT pk, event_id AS k FROM events WHERE event_id IN",
-      stored.map((event) => event.eventId),
-    );
+    const { eventPks, inserted } = await this.insertEvents(manager, stored, identityPks);
     const pkOf = (event: NormalizedEvent) => eventPks.get(event.eventId)!;
 
     await this.insertRows(
@@ -238,7 +239,74 @@ export class EventWriter {
       ["event_pk", "order_id", "event_time"],
       events.flatMap((event) => event.orders.map((order) => [pkOf(event), order.orderId, d.time(event.eventTime)])),
     );
-    return inserted;
+    // Last, so that the rows every writer shares (an account's day) stay locked briefly.
+    await this.addDailyCounts(manager, inserted);
+    return inserted.length;
+  }
+
+  /**
+   * Inserts the events not stored yet and returns every event's pk, and the events this
+   * transaction inserted: those the daily rollup counts. The writer tells them apart with two
+   * plain reads of one snapshot (REPEATABLE READ on MySQL; SQLite has one writer at a time):
+   * before the INSERT they are absent, after it they are there, as a transaction sees its own
+   * rows. An event another writer committed meanwhile stays out of the snapshot; its pk comes
+   * from a locking read, which sees the latest committed rows.
+   */
+  private async insertEvents(
+    manager: EntityManager,
+    stored: readonly NormalizedEvent[],
+    identityPks: Map<string, number>,
+  ): Promise<{ eventPks: Map<string, number>; inserted: NormalizedEvent[] }> {
+    const d = this.dialect;
+    const head = "SELECT pk, event_id AS k FROM events WHERE event_id IN";
+    const eventPks = await this.selectKeys(
+      manager,
+      head,
+      stored.map((event) => event.eventId),
+      "",
+    );
+    const absent = stored.filter((event) => !eventPks.has(event.eventId));
+    const affected = await this.insertRows(
+      manager,
+      `${d.insertIgnore} events`,
+      EVENT_COLUMNS,
+      absent.map((event) => eventRow(d, event, event.identity ? identityPks.get(event.identity.identityKey)! : null)),
+    );
+    const mine = await this.selectKeys(
+      manager,
+      head,
+      absent.map((event) => event.eventId),
+      "",
+    );
+    const inserted = absent.filter((event) => mine.has(event.eventId));
+    if (inserted.length !== affected) {
+      throw new Error(
+        `the events table reports ${affected} events inserted, the snapshot shows ${inserted.length}: ` +
+          "is the transaction isolation level REPEATABLE READ?",
+      );
+    }
+    const committedMeanwhile = await this.selectKeys(
+      manager,
+      head,
+      absent.filter((event) => !mine.has(event.eventId)).map((event) => event.eventId),
+      this.currentRead,
+    );
+    for (const map of [mine, committedMeanwhile]) for (const [key, pk] of map) eventPks.set(key, pk);
+    return { eventPks, inserted };
+  }
+
+  /** Adds the events this batch inserted to event_daily_counts: one multi-row upsert. */
+  private async addDailyCounts(manager: EntityManager, inserted: readonly NormalizedEvent[]): Promise<void> {
+    const counts = new DailyCounts();
+    for (const event of inserted) counts.add(event);
+    const d = this.dialect;
+    await this.insertRows(
+      manager,
+      `INSERT INTO ${DAILY_COUNTS_TABLE}`,
+      DAILY_COUNT_COLUMNS,
+      counts.rows(),
+      d.onConflict(["account_id", "field", "day", "value"], { n: `n + ${d.excluded("n")}` }),
+    );
   }
 
   private async upsertAccounts(
@@ -432,11 +500,17 @@ export class EventWriter {
     return affected;
   }
 
-  private async selectKeys(manager: EntityManager, head: string, keys: string[]): Promise<Map<string, number>> {
+  /** `pk` by `k` for keys; a current (locking) read unless `suffix` says otherwise. */
+  private async selectKeys(
+    manager: EntityManager,
+    head: string,
+    keys: string[],
+    suffix = this.currentRead,
+  ): Promise<Map<string, number>> {
     const found = new Map<string, number>();
     for (const chunk of chunks(keys, this.rowsPerStatement(1))) {
       const rows: Array<{ pk: number | string; k: string }> = await manager.query(
-        `${head} (${placeholders(chunk.length)})${this.currentRead}`,
+        `${head} (${placeholders(chunk.length)})${suffix}`,
         chunk,
       );
       for (const row of rows) found.set(row.k, Number(row.pk));

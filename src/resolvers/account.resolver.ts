@@ -1,4 +1,5 @@
-import { Args, Ctx, FieldResolver, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Args, Ctx, FieldResolver, Info, Resolver, Root } from "type-graphql";
 import type { Context } from "../context";
 import { Account, Order, ReferencedResource, UserIdentity } from "../entities";
 import { EventConnection, OrderConnection, ResourceConnection, UserIdentityConnection } from "./connections";
@@ -18,12 +19,19 @@ export class AccountResolver {
   @FieldResolver(() => EventConnection, {
     description: "Events that belong to this account, filtered and sorted as `Query.events`.",
   })
-  events(@Root() account: Account, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
-    return eventsConnection(ctx, "account", account.accountId, args);
+  events(
+    @Root() account: Account,
+    @Args(() => EventsArgs) args: EventsArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return eventsConnection(ctx, "account", account.accountId, args, info);
   }
 
   @FieldResolver(() => [EventCount], {
-    description: "Dashboard counts over this account's events, e.g. its busiest operations in 90 days.",
+    description:
+      "Dashboard counts over this account's events, e.g. its busiest operations in 90 days. As `Query.eventCounts`: " +
+      "over a time window, whole UTC days are read from a daily rollup and partial days are counted from events.",
   })
   eventCounts(@Root() account: Account, @Args(() => EventCountsArgs) args: EventCountsArgs, @Ctx() ctx: Context) {
     return eventCounts(ctx, "account", account.accountId, args);

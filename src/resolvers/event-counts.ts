@@ -1,7 +1,6 @@
 import { ArgsType, Field, Int, ObjectType, registerEnumType } from "type-graphql";
 import type { Context } from "../context";
 import type { EventAnchor } from "../db/store";
-import { EVENT_GROUP_COLUMNS } from "../db/store";
 import { MAX_PAGE_SIZE } from "../db/keyset";
 import { UserInputError } from "../schema/errors";
 import { EventFilter } from "./list.args";
@@ -64,6 +63,5 @@ export function eventCounts(ctx: Context, anchor: EventAnchor, parent: unknown, 
     throw new UserInputError(`\`first\` is ${args.first}; it must be between 1 and ${MAX_PAGE_SIZE}.`, "first");
   }
   checkFilterLists(args.filter ?? {});
-  const spec = ctx.store.eventList(anchor, args.filter, "DESC");
-  return ctx.topValues(spec, EVENT_GROUP_COLUMNS[args.by], args.first, parent);
+  return ctx.topValues(ctx.store.eventCounts(anchor, args.filter, args.by), args.first, parent);
 }

@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from "graphql";
 import type { ClassType } from "type-graphql";
 import type { Context } from "../context";
 import { Event } from "../entities";
@@ -8,6 +9,7 @@ import { UserInputError } from "../schema/errors";
 import type { ConnectionData } from "../schema/connection";
 import { EventConnection } from "./connections";
 import { OrderDirection, type EventsArgs, type PageArgs } from "./list.args";
+import { connectionNodeFields } from "./selection";
 
 export const MAX_FILTER_VALUES = 500;
 
@@ -29,12 +31,49 @@ export async function connection<T extends object, C extends ConnectionClass<T>>
   return type.of(data) as ReturnType<C["of"]>;
 }
 
-/** An event connection hanging from `anchor` (or the root list), with filter and order checked. */
-export function eventsConnection(ctx: Context, anchor: EventAnchor, parent: unknown, args: EventsArgs) {
+/**
+ * An event connection hanging from `anchor` (or the root list), with filter and order checked.
+ * Its rows carry the columns the query's selection needs, not all of them.
+ */
+export function eventsConnection(
+  ctx: Context,
+  anchor: EventAnchor,
+  parent: unknown,
+  args: EventsArgs,
+  info: GraphQLResolveInfo,
+) {
   checkFilterLists(args.filter ?? {});
   const direction = args.orderBy?.direction ?? OrderDirection.DESC;
-  const spec = ctx.store.eventList(anchor, args.filter, direction);
+  const spec = ctx.store.eventList(anchor, args.filter, direction, eventProperties(info));
   return connection(ctx, EventConnection, Event, spec, args, parent);
+}
+
+/** Event properties every list row carries: its keys, and what resolvers of related objects follow. */
+const EVENT_ROW_BASE = ["pk", "eventId", "eventTime", "accountId", "identityPk"];
+
+/** Event fields answered by resolvers (src/resolvers/event.resolver.ts), with the properties they read. */
+const EVENT_RESOLVED: Readonly<Record<string, readonly string[]>> = {
+  __typename: [],
+  id: [],
+  userIdentity: [],
+  account: [],
+  referencedResources: [],
+  orders: [],
+  requestParameters: [],
+  responseElements: [],
+  additionalEventData: [],
+  raw: [],
+  definition: ["eventName"],
+};
+
+/** The Event properties the selection of an event connection reads; other fields are columns of their name. */
+function eventProperties(info: GraphQLResolveInfo): Set<string> {
+  const properties = new Set(EVENT_ROW_BASE);
+  for (const field of connectionNodeFields(info)) {
+    const needs = Object.hasOwn(EVENT_RESOLVED, field) ? EVENT_RESOLVED[field] : [field];
+    for (const property of needs) properties.add(property);
+  }
+  return properties;
 }
 
 /** Filter lists are bound parameters: keep statements to a sane size. */

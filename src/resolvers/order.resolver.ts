@@ -1,4 +1,5 @@
-import { Args, Ctx, FieldResolver, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Args, Ctx, FieldResolver, Info, Resolver, Root } from "type-graphql";
 import type { Context } from "../context";
 import { Account, Event, Order, OrderItem, ReferencedResource } from "../entities";
 import { EventConnection } from "./connections";
@@ -35,8 +36,13 @@ export class OrderResolver {
   @FieldResolver(() => EventConnection, {
     description: "The order's lifecycle: every event that names it, filtered and sorted as `Query.events`.",
   })
-  events(@Root() order: Order, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
-    return eventsConnection(ctx, "order", order.orderId, args);
+  events(
+    @Root() order: Order,
+    @Args(() => EventsArgs) args: EventsArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return eventsConnection(ctx, "order", order.orderId, args, info);
   }
 }
 

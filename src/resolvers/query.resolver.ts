@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, ID, Query, Resolver } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Args, Ctx, ID, Info, Query, Resolver } from "type-graphql";
 import { EVENT_CATALOG } from "../catalog";
 import type { Context } from "../context";
 import { Account, Event, IngestReject, Order, ReferencedResource } from "../entities";
@@ -61,13 +62,16 @@ export class QueryResolver {
       "Events matching any combination of filters, newest first by default, in keyset-paged slices. " +
       'Example: `{ events(filter: {accountIds: ["151266687691****"], failed: true}, first: 50) { edges { node { eventName eventTime } } pageInfo { endCursor hasNextPage } } }`',
   })
-  events(@Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
-    return eventsConnection(ctx, "none", null, args);
+  events(@Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
+    return eventsConnection(ctx, "none", null, args, info);
   }
 
   @Query(() => [EventCount], {
     description:
-      "Dashboard counts: the most frequent values of one field among the filtered events. " +
+      "Dashboard counts: the most frequent values of one field among the filtered events. When the filter is only a " +
+      "time window (`from`, `to`, and `accountIds`), whole UTC days are read from a daily rollup and the partial first " +
+      "and last day are counted from events, so the cost does not grow with the number of events; any other filter " +
+      "counts the matching events. " +
       'Example: `{ eventCounts(by: EVENT_NAME, filter: {from: "2021-08-01T00:00:00Z"}, first: 5) { key count } }`',
   })
   eventCounts(@Args(() => EventCountsArgs) args: EventCountsArgs, @Ctx() ctx: Context) {

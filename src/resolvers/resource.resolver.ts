@@ -1,4 +1,5 @@
-import { Args, Ctx, FieldResolver, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Args, Ctx, FieldResolver, Info, Resolver, Root } from "type-graphql";
 import type { Context } from "../context";
 import { Account, Order, ReferencedResource } from "../entities";
 import { EventConnection } from "./connections";
@@ -20,7 +21,12 @@ export class ResourceResolver {
   @FieldResolver(() => EventConnection, {
     description: "Every event that touched this resource, filtered and sorted as `Query.events`.",
   })
-  events(@Root() resource: ReferencedResource, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
-    return eventsConnection(ctx, "resource", resource.pk, args);
+  events(
+    @Root() resource: ReferencedResource,
+    @Args(() => EventsArgs) args: EventsArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return eventsConnection(ctx, "resource", resource.pk, args, info);
   }
 }

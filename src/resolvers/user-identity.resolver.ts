@@ -1,4 +1,5 @@
-import { Args, Ctx, FieldResolver, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Args, Ctx, FieldResolver, Info, Resolver, Root } from "type-graphql";
 import type { Context } from "../context";
 import { Account, UserIdentity } from "../entities";
 import { EventConnection } from "./connections";
@@ -15,7 +16,12 @@ export class UserIdentityResolver {
   @FieldResolver(() => EventConnection, {
     description: "Events this identity caused, filtered and sorted as `Query.events`.",
   })
-  events(@Root() identity: UserIdentity, @Args(() => EventsArgs) args: EventsArgs, @Ctx() ctx: Context) {
-    return eventsConnection(ctx, "identity", identity.pk, args);
+  events(
+    @Root() identity: UserIdentity,
+    @Args(() => EventsArgs) args: EventsArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return eventsConnection(ctx, "identity", identity.pk, args, info);
   }
 }

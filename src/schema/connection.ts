@@ -63,8 +63,13 @@ export function Connection<T extends object>(nodeType: ClassType<T>, name: strin
 
     @Field(() => [EdgeType], { description: `The ${plural} of this page, each with its cursor.` })
     get edges(): Edge<T>[] {
-      const { nodes, cursors } = this.data.page;
-      return nodes.map((node, index) => ({ node, cursor: cursors[index] }));
+      const { nodes, cursorOf } = this.data.page;
+      return nodes.map((node, index) => ({
+        node,
+        get cursor() {
+          return cursorOf(index);
+        },
+      }));
     }
 
     @Field(() => [nodeType], { description: `The ${plural} of this page, without cursors.` })
@@ -74,12 +79,12 @@ export function Connection<T extends object>(nodeType: ClassType<T>, name: strin
 
     @Field(() => PageInfo, { description: "Cursors and whether more pages exist." })
     get pageInfo(): PageInfo {
-      const { cursors, hasNextPage, hasPreviousPage } = this.data.page;
+      const { nodes, cursorOf, hasNextPage, hasPreviousPage } = this.data.page;
       return {
         hasNextPage,
         hasPreviousPage,
-        startCursor: cursors[0] ?? null,
-        endCursor: cursors[cursors.length - 1] ?? null,
+        startCursor: nodes.length > 0 ? cursorOf(0) : null,
+        endCursor: nodes.length > 0 ? cursorOf(nodes.length - 1) : null,
       };
     }
 

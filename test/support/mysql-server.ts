@@ -37,6 +37,8 @@ export interface ThrowawayMysql {
 export interface StartOptions {
   /** Progress/diagnostic lines (server stdout/stderr included). */
   log?: (line: string) => void;
+  /** InnoDB buffer pool in MiB (default 256: enough for the tests' data). */
+  bufferPoolMb?: number;
 }
 
 const SERVER_NAMES = ["mariadbd", "mysqld"];
@@ -240,7 +242,7 @@ export async function startThrowawayMysql(opts: StartOptions = {}): Promise<Thro
       "--bind-address=127.0.0.1",
       "--skip-name-resolve",
       ...(runningAsRoot() ? ["--user=root"] : []),
-      "--innodb-buffer-pool-size=256M",
+      `--innodb-buffer-pool-size=${opts.bufferPoolMb ?? 256}M`,
       "--innodb-flush-log-at-trx-commit=2",
       "--skip-log-bin",
       // MariaDB deletes every #sql* file in its tmpdir at start: a shared /tmp would let one

@@ -20,6 +20,7 @@ export const GRAPH_TABLES = [
   "order_items",
   "event_resources",
   "event_orders",
+  "event_daily_counts",
 ] as const;
 
 /** Every table of the store, each as a sorted list of rows (one JSON string per row). */
@@ -55,6 +56,8 @@ const QUERIES: Record<(typeof GRAPH_TABLES)[number], [sql: string, omit: string[
     "SELECT eo.*, e.event_id AS event_ref FROM event_orders eo LEFT JOIN events e ON e.pk = eo.event_pk",
     ["event_pk"],
   ],
+  // Keyed by natural values only.
+  event_daily_counts: ["SELECT * FROM event_daily_counts", []],
 };
 
 /** A column value as a string, the same way whatever the driver returned (Date, Buffer, parsed JSON, number). */
