@@ -22,10 +22,14 @@ function killAll(): void {
 }
 process.on("exit", killAll);
 
-/** The environment children get: ours, minus NODE_OPTIONS (a test runner's loaders stay out). */
+/**
+ * The environment children get: ours, minus NODE_OPTIONS (a test runner's loaders stay out)
+ * unless `extra` sets it.
+ */
 function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
+  Object.assign(env, extra);
   for (const [key, value] of Object.entries(extra)) if (value === undefined) delete env[key];
   return env;
 }
@@ -83,32 +87,47 @@ export interface IngestRun {
   };
   /** Spawn to exit. */
   wallSeconds: number;
-  /** Peak resident set size of the ingest process, bytes (getrusage ru_maxrss). */
+  /**
+   * Peak resident set size of the process that did the work, bytes (VmHWM at exit on Linux, else
+   * getrusage ru_maxrss; bench/peak-rss.cjs): the largest of the processes the command ran as (the
+   * CLI and the child it forks to bound its heap).
+   */
   peakRssBytes: number;
-  /** The highest VmHWM seen while polling /proc (a cross-check of peakRssBytes). */
+  /** Every process's own peak, in the order they exited (the forked child first). */
+  processes: Array<{ pid: number; forked: boolean; peakRssBytes: number }>;
+  /** The highest VmHWM of any of those processes seen while polling /proc (a cross-check of peakRssBytes). */
   polledPeakRssBytes: number | null;
 }
 
-/** `trailgraph ingest --json <inputs>` with the peak-RSS probe preloaded; `nodeArgs` go to node. */
-export async function runIngest(inputs: string[], databaseUrl: string, nodeArgs: string[] = []): Promise<IngestRun> {
+/**
+ * `trailgraph ingest --json <inputs>` with the peak-RSS probe preloaded (the child the CLI forks
+ * inherits it); `nodeArgs` go to node, `env` over the children's environment.
+ */
+export async function runIngest(
+  inputs: string[],
+  databaseUrl: string,
+  nodeArgs: string[] = [],
+  env: Record<string, string | undefined> = {},
+): Promise<IngestRun> {
   const started = performance.now();
   const child = spawn(
     process.execPath,
     [...nodeArgs, "--require", join(ROOT, "bench", "peak-rss.cjs"), CLI, "ingest", "--json", ...inputs],
     {
       cwd: ROOT,
-      env: childEnv({ DATABASE_URL: databaseUrl, TRAILGRAPH_LOG_SQL: undefined }),
+      env: childEnv({ DATABASE_URL: databaseUrl, TRAILGRAPH_LOG_SQL: undefined, ...env }),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
   let polled: number | null = null;
   const poll = setInterval(() => {
-    try {
-      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-      const match = /VmHWM:\s+(\d+) kB/.exec(status);
-      if (match) polled = Math.max(polled ?? 0, Number(match[1]) * 1024);
-    } catch {
-      /* not on Linux, or already gone */
+    for (const pid of processTree(child.pid)) {
+      try {
+        const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+        if (match) polled = Math.max(polled ?? 0, Number(match[1]) * 1024);
+      } catch {
+        /* not on Linux, or already gone */
+      }
     }
   }, 100);
   const done = await track(child).finally(() => clearInterval(poll));
@@ -123,9 +142,36 @@ export async function runIngest(inputs: string[], databaseUrl: string, nodeArgs:
       `trailgraph ingest exited with ${done.code ?? done.signal}\n${done.stdout.slice(-4000)}${done.stderr.slice(-4000)}`,
     );
   }
-  const rss = /\[peak-rss\] (\d+)/.exec(done.stderr);
-  if (!rss) throw new Error(`the ingest child reported no peak RSS\n${done.stderr.slice(-2000)}`);
-  return { summary: JSON.parse(line), wallSeconds, peakRssBytes: Number(rss[1]) * 1024, polledPeakRssBytes: polled };
+  const processes = [
+    ...done.stderr.matchAll(/^\[peak-rss\] (\d+)(?: pid=(\d+) forked=([01]))?(?: source=\w+)?$/gm),
+  ].map((match) => ({
+    pid: Number(match[2] ?? child.pid),
+    forked: match[3] === "1",
+    peakRssBytes: Number(match[1]) * 1024,
+  }));
+  if (processes.length === 0) throw new Error(`the ingest child reported no peak RSS\n${done.stderr.slice(-2000)}`);
+  return {
+    summary: JSON.parse(line),
+    wallSeconds,
+    peakRssBytes: Math.max(...processes.map((p) => p.peakRssBytes)),
+    processes,
+    polledPeakRssBytes: polled,
+  };
+}
+
+/** A process and its descendants (Linux /proc; just the process elsewhere). */
+function processTree(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    try {
+      const children = readFileSync(`/proc/${tree[i]}/task/${tree[i]}/children`, "utf8").trim();
+      if (children !== "") tree.push(...children.split(/\s+/).map(Number));
+    } catch {
+      /* not on Linux, or already gone */
+    }
+  }
+  return tree;
 }
 
 export interface Server {

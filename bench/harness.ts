@@ -13,13 +13,16 @@
  *     each operation in-process, and load both with autocannon at each connection count;
  *  4. at the largest size (with `profile`), EXPLAIN the statements and CPU-profile the
  *     server under load, one operation at a time.
- * Then the growth of p50 latencies between sizes, and the targets of issue 4.
+ * Then the growth of p50 latencies between sizes; then (`bigFileBytes`) the ingest of one large
+ * JSON lines file and one large single JSON array, for memory (peak RSS) whatever the input
+ * size; and the targets of issue 4.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import * as os from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { isDeepStrictEqual } from "node:util";
 import { createConnection, createPool, type Connection } from "mysql2/promise";
 import { createTestDatabase, startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
@@ -38,6 +41,9 @@ import { summarizeProfile, type ProfileSummary } from "./profile";
 import { rawIngest, tableCounts, type RawIngestResult } from "./raw-ingest";
 import { runRaw, type Row } from "./raw-sql";
 import { CLI, packageVersion, trailgraph } from "./trailgraph";
+
+/** InnoDB buffer pool of the benchmark's throwaway server, MiB. */
+export const BENCH_BUFFER_POOL_MB = 2048;
 
 export interface BenchOptions {
   /** Dataset sizes in events, smallest first. */
@@ -61,6 +67,11 @@ export interface BenchOptions {
   keep?: boolean;
   /** Variable sets drawn per operation (requests rotate through them). */
   variableSets?: number;
+  /**
+   * Size of the single large files ingested for memory (one JSON lines file, one JSON array),
+   * bytes; 0 or unset skips them.
+   */
+  bigFileBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -144,6 +155,8 @@ export interface SizeReport {
       elapsedSeconds: number;
       wallSeconds: number;
       peakRssBytes: number;
+      /** Each process's own peak: the CLI and the child it forks with a bounded heap (older runs: none). */
+      processes?: IngestRun["processes"];
       polledPeakRssBytes: number | null;
       read: number;
       inserted: number;
@@ -167,6 +180,22 @@ export interface GrowthRow {
   ratio: number;
 }
 
+/** `trailgraph ingest` of one large file (`bigFileBytes`). */
+export interface BigFileReport {
+  format: "ndjson" | "array";
+  events: number;
+  bytes: number;
+  generateSeconds: number;
+  eventsPerSecond: number;
+  /** The CLI's own elapsed time (its summary). */
+  elapsedSeconds: number;
+  wallSeconds: number;
+  /** The largest peak RSS of the processes the command ran as (the forked child). */
+  peakRssBytes: number;
+  processes: IngestRun["processes"];
+  polledPeakRssBytes: number | null;
+}
+
 export interface TargetResult {
   target: string;
   measured: string;
@@ -188,6 +217,8 @@ export interface BenchReport {
   focusConnections: number;
   sizes: SizeReport[];
   growth: GrowthRow[];
+  /** The large single files (`bigFileBytes`); absent or empty when skipped. */
+  bigFiles?: BigFileReport[];
   /** The size the targets were evaluated at (1,000,000 when measured, else the largest). */
   targetEvents: number;
   targets: TargetResult[];
@@ -201,6 +232,7 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
   const options = {
     keep: false,
     variableSets: 1000,
+    bigFileBytes: 0,
     profileOperations: OPERATIONS.map((op) => op.key),
     ...input,
     sizes: [...input.sizes].sort((a, b) => a - b),
@@ -218,7 +250,9 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
   let serverUrl = options.mysqlUrl ?? process.env.MYSQL_URL?.trim() ?? "";
   if (serverUrl === "") {
     log("starting a throwaway MariaDB/MySQL server (test/support/mysql-server.ts)");
-    throwaway = await startThrowawayMysql();
+    // A production server sizes its buffer pool to hold the hot data; 256 MiB (the tests')
+    // would hold little of the 1M-event dataset's events table and indexes (about 1 GiB).
+    throwaway = await startThrowawayMysql({ bufferPoolMb: BENCH_BUFFER_POOL_MB });
     serverUrl = throwaway.url;
   }
   const cleanups: Array<() => Promise<void>> = [];
@@ -290,6 +324,19 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
         });
       }
     }
+    const bigFiles =
+      options.bigFileBytes > 0
+        ? await benchBigFiles({
+            serverUrl,
+            runId,
+            bytes: options.bigFileBytes,
+            accounts: options.accounts,
+            seed: options.seed,
+            days: options.days,
+            keep: options.keep,
+            log,
+          })
+        : [];
     const targetSize = sizes.find((s) => s.events === 1_000_000) ?? sizes[sizes.length - 1];
     const report: BenchReport = {
       startedAt: startedAt.toISOString(),
@@ -306,6 +353,7 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
         profileOperations: options.profileOperations,
         keep: options.keep,
         variableSets: options.variableSets,
+        bigFileBytes: options.bigFileBytes,
         server: throwaway ? "throwaway server (test/support/mysql-server.ts)" : "MYSQL_URL / given server",
       },
       machine: machine(),
@@ -316,6 +364,7 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
       focusConnections: focus,
       sizes,
       growth,
+      bigFiles,
       targetEvents: targetSize.events,
       targets: [],
     };
@@ -402,9 +451,7 @@ async function benchSize(run: SizeRun): Promise<SizeReport> {
     );
   }
   const tgRate = summary.inserted / (summary.elapsedMs / 1000);
-  log(
-    `[${label}] trailgraph: ${Math.round(tgRate)} events/s, peak RSS ${(ingested.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
-  );
+  log(`[${label}] trailgraph: ${Math.round(tgRate)} events/s, peak RSS ${describePeaks(ingested.processes)}`);
   log(`[${label}] raw mysql2 INSERTs of the same normalized rows`);
   const raw = await rawIngest(rawDb.url, generate, (line) => log(`[${label}] ${line}`));
   log(`[${label}] raw: ${Math.round(raw.eventsPerSecond)} events/s (${raw.statements} statements)`);
@@ -528,6 +575,7 @@ async function benchSize(run: SizeRun): Promise<SizeReport> {
         elapsedSeconds: summary.elapsedMs / 1000,
         wallSeconds: ingested.wallSeconds,
         peakRssBytes: ingested.peakRssBytes,
+        processes: ingested.processes,
         polledPeakRssBytes: ingested.polledPeakRssBytes,
         read: summary.read,
         inserted: summary.inserted,
@@ -884,8 +932,12 @@ async function profileIngestRun(run: SizeRun, inputs: string[], work: string): P
     await runCli(["migrate"], db.url);
     run.log(`[profile] trailgraph ingest of ${run.events} events under --cpu-prof`);
     const before = new Set(await readdir(dir));
-    await runIngest(inputs, db.url, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
-    const file = (await readdir(dir)).find((name) => !before.has(name) && name.endsWith(".cpuprofile"));
+    const ingested = await runIngest(inputs, db.url, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+    // The flags reach the child the CLI forks with a bounded heap too, and both processes write a
+    // profile (CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile): the one of the worker counts.
+    const worker = ingested.processes.find((p) => p.forked) ?? ingested.processes[0];
+    const written = (await readdir(dir)).filter((name) => !before.has(name) && name.endsWith(".cpuprofile"));
+    const file = written.find((name) => name.split(".")[3] === String(worker.pid)) ?? written[0];
     if (!file) throw new Error("the profiled ingest wrote no profile");
     return {
       what: "ingest",
@@ -941,6 +993,15 @@ function evaluateTargets(report: BenchReport, size: SizeReport): TargetResult[] 
     measured: `${(size.ingest.trailgraph.peakRssBytes / 2 ** 20).toFixed(0)} MB`,
     met: size.ingest.trailgraph.peakRssBytes < RSS_LIMIT_BYTES,
   });
+  for (const big of report.bigFiles ?? []) {
+    targets.push({
+      target: `${bigFileLabel(big)}: peak RSS < 300 MB`,
+      measured:
+        `${(big.peakRssBytes / 2 ** 20).toFixed(0)} MB (${big.events.toLocaleString("en-US")} events, ` +
+        `${Math.round(big.eventsPerSecond)} events/s)`,
+      met: big.peakRssBytes < RSS_LIMIT_BYTES,
+    });
+  }
   const base = report.sizes[0];
   for (const row of report.growth.filter((g) => g.toEvents === size.events && g.fromEvents === base.events)) {
     targets.push({
@@ -950,6 +1011,196 @@ function evaluateTargets(report: BenchReport, size: SizeReport): TargetResult[] 
     });
   }
   return targets;
+}
+
+/** "1 GB JSON lines", "1 GB JSON array" (MB and GB of 2^20 and 2^30 bytes, as everywhere in the report). */
+export function bigFileLabel(big: Pick<BigFileReport, "format" | "bytes">): string {
+  const size =
+    big.bytes >= 2 ** 30 * 0.95
+      ? `${Number((big.bytes / 2 ** 30).toFixed(1))} GB`
+      : `${Math.round(big.bytes / 2 ** 20)} MB`;
+  return `${size} ${big.format === "ndjson" ? "JSON lines" : "JSON array"}`;
+}
+
+export interface BigFileOptions {
+  serverUrl: string;
+  runId: string;
+  /** Target size of each file, bytes. */
+  bytes: number;
+  accounts: number;
+  seed: number;
+  days: number;
+  keep?: boolean;
+  log: (line: string) => void;
+}
+
+/** `benchBigFiles`: write the two files, ingest each once, remove them. */
+export async function benchBigFiles(options: BigFileOptions): Promise<BigFileReport[]> {
+  const files = await writeBigFiles(options);
+  try {
+    const reports: BigFileReport[] = [];
+    for (const file of files.files) reports.push(await ingestBigFile(file, options));
+    return reports;
+  } finally {
+    if (!options.keep) await files.remove();
+  }
+}
+
+export interface BigFile {
+  format: BigFileReport["format"];
+  path: string;
+  events: number;
+  bytes: number;
+  generateSeconds: number;
+}
+
+/**
+ * One JSON lines file of about `bytes` bytes, written by the project's generator
+ * (`writeGenerated`, format ndjson: what `trailgraph generate --format ndjson` writes), and the
+ * same events as one JSON array, written from it by streaming. Neither is ever held in memory.
+ */
+export async function writeBigFiles(
+  options: Pick<BigFileOptions, "bytes" | "accounts" | "seed" | "days" | "log">,
+): Promise<{ files: BigFile[]; remove(): Promise<void> }> {
+  const { log } = options;
+  const work = await mkdtemp(join(os.tmpdir(), "trailgraph-bench-big-"));
+  const removeNow = () => rmSync(work, { recursive: true, force: true });
+  process.on("exit", removeNow);
+  const remove = async () => {
+    process.removeListener("exit", removeNow);
+    await rm(work, { recursive: true, force: true });
+  };
+  try {
+    const generate = { accounts: options.accounts, seed: options.seed, days: options.days };
+    const { writeGenerated } = trailgraph.ossWriter();
+    const { generateEvents } = trailgraph.generator();
+    // Events for the size: the mean line of a sample with the same generator settings.
+    let sampleBytes = 0;
+    let sampleEvents = 0;
+    for (const event of generateEvents({ ...generate, events: 5000 })) {
+      sampleBytes += Buffer.byteLength(JSON.stringify(event)) + 1;
+      sampleEvents++;
+    }
+    const events = Math.max(1, Math.round(options.bytes / (sampleBytes / sampleEvents)));
+
+    log(`[big files] generating ${events.toLocaleString("en-US")} events as one JSON lines file`);
+    let began = performance.now();
+    const lines = await writeGenerated({
+      ...generate,
+      events,
+      out: join(work, "lines"),
+      format: "ndjson",
+      maxFileBytes: Number.MAX_SAFE_INTEGER,
+    });
+    if (lines.files !== 1) throw new Error(`expected one JSON lines file, got ${lines.files}`);
+    const linesFile = join(work, "lines", "events.ndjson");
+    const linesSeconds = (performance.now() - began) / 1000;
+    log(
+      `[big files] ${(lines.bytes / 1e6).toFixed(1)} MB in ${linesSeconds.toFixed(1)} s; the same events as one JSON array`,
+    );
+    began = performance.now();
+    const arrayFile = join(work, "events.json");
+    await writeJsonArray(linesFile, arrayFile);
+    const arraySeconds = (performance.now() - began) / 1000;
+    return {
+      files: [
+        { format: "ndjson", path: linesFile, events, bytes: lines.bytes, generateSeconds: linesSeconds },
+        {
+          format: "array",
+          path: arrayFile,
+          events,
+          bytes: (await stat(arrayFile)).size,
+          generateSeconds: linesSeconds + arraySeconds,
+        },
+      ],
+      remove,
+    };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
+/**
+ * `trailgraph ingest --json <file>` into a fresh migrated database (dropped afterwards: it
+ * holds gigabytes); `env` and `nodeArgs` go to the CLI (e.g. TRAILGRAPH_INGEST_HEAP_MB).
+ */
+export async function ingestBigFile(
+  file: BigFile,
+  options: Pick<BigFileOptions, "serverUrl" | "runId" | "keep" | "log"> & {
+    env?: Record<string, string | undefined>;
+    nodeArgs?: string[];
+    /** Distinguishes the databases of several ingests of one file. */
+    tag?: string;
+  },
+): Promise<BigFileReport> {
+  const label = bigFileLabel(file);
+  const db = await createTestDatabase(
+    options.serverUrl,
+    `tg_bench_${options.runId}_big_${file.format}${options.tag ? `_${options.tag}` : ""}`,
+  );
+  try {
+    await runCli(["migrate"], db.url);
+    options.log(`[big files] trailgraph ingest --json <${label}: ${(file.bytes / 1e6).toFixed(1)} MB>`);
+    const run = await runIngest([file.path], db.url, options.nodeArgs ?? [], options.env ?? {});
+    const rejected = typeof run.summary.rejected === "number" ? run.summary.rejected : run.summary.rejected.length;
+    if (rejected > 0 || run.summary.inserted !== file.events) {
+      throw new Error(
+        `trailgraph ingest of the ${label} file stored ${run.summary.inserted} of ${file.events} events, ` +
+          `rejected ${rejected}: ${JSON.stringify((run.summary.rejects ?? run.summary.rejected) as unknown).slice(0, 1000)}`,
+      );
+    }
+    const report: BigFileReport = {
+      format: file.format,
+      events: file.events,
+      bytes: file.bytes,
+      generateSeconds: file.generateSeconds,
+      eventsPerSecond: run.summary.inserted / (run.summary.elapsedMs / 1000),
+      elapsedSeconds: run.summary.elapsedMs / 1000,
+      wallSeconds: run.wallSeconds,
+      peakRssBytes: run.peakRssBytes,
+      processes: run.processes,
+      polledPeakRssBytes: run.polledPeakRssBytes,
+    };
+    options.log(
+      `[big files] ${label}: ${Math.round(report.eventsPerSecond)} events/s, ${report.wallSeconds.toFixed(1)} s, ` +
+        `peak RSS ${describePeaks(run.processes)}`,
+    );
+    return report;
+  } finally {
+    if (!options.keep) await db.drop();
+  }
+}
+
+/** "231 MiB (forked child), 43 MiB (CLI)". */
+export function describePeaks(processes: IngestRun["processes"]): string {
+  return processes
+    .map((p) => `${(p.peakRssBytes / 2 ** 20).toFixed(0)} MiB (${p.forked ? "forked child" : "CLI"})`)
+    .join(", ");
+}
+
+/** The events of a JSON lines file as one JSON array (`[\n` … `,\n` … `\n]\n`), by streaming. */
+async function writeJsonArray(linesFile: string, arrayFile: string): Promise<void> {
+  await pipeline(
+    createReadStream(linesFile, { highWaterMark: 1 << 20 }),
+    async function* (chunks: AsyncIterable<Buffer>) {
+      yield Buffer.from("[\n");
+      // A newline only separates two events once another event follows it. JSON.stringify
+      // writes no raw newline, and UTF-8 multi-byte sequences hold no 0x0a byte, so latin1
+      // text maps every byte to itself.
+      let pending = false;
+      for await (const chunk of chunks) {
+        if (chunk.length === 0) continue;
+        const text = chunk.toString("latin1");
+        const ends = text.endsWith("\n");
+        const body = (ends ? text.slice(0, -1) : text).replaceAll("\n", ",\n");
+        yield Buffer.from((pending ? ",\n" : "") + body, "latin1");
+        pending = ends;
+      }
+      yield Buffer.from("\n]\n");
+    },
+    createWriteStream(arrayFile),
+  );
 }
 
 function machine(): BenchReport["machine"] {

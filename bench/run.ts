@@ -8,6 +8,9 @@
  *   --duration 10            seconds per load step;  --warmup 3  seconds of warm-up
  *   --connections 1,16,64
  *   --no-profile             skip the CPU profiles and query plans (largest size)
+ *   --big-file-bytes 1073741824  size of the single large JSON lines file and JSON array file
+ *                            whose ingest is measured for memory (peak RSS)
+ *   --no-big-files           skip them (bench/ingest-memory.ts runs them alone)
  *   --keep                   keep the databases and generated files (under $TMPDIR/trailgraph-bench-*)
  *   --out BENCHMARKS.md      where to write the report (every figure also goes to .bench/last-run.json)
  *   --render                 write the report again from .bench/last-run.json (e.g. after editing
@@ -63,6 +66,8 @@ async function main(): Promise<void> {
       warmup: { type: "string", default: "3" },
       connections: { type: "string", default: "1,16,64" },
       "no-profile": { type: "boolean", default: false },
+      "big-file-bytes": { type: "string", default: String(2 ** 30) },
+      "no-big-files": { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       out: { type: "string", default: "BENCHMARKS.md" },
       render: { type: "boolean", default: false },
@@ -113,6 +118,7 @@ async function main(): Promise<void> {
     warmup,
     connections: list("--connections", values.connections),
     profile: !values["no-profile"],
+    bigFileBytes: values["no-big-files"] ? 0 : positive("--big-file-bytes", values["big-file-bytes"].replace(/_/g, "")),
     keep: values.keep,
     log,
   });

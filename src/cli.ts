@@ -2,17 +2,18 @@
 import "./production";
 import "reflect-metadata";
 import { parseArgs } from "node:util";
-import { storeConfig } from "./db/datasource";
-import { openStore } from "./db/open";
-import { ingestCommand, INGEST_USAGE, UsageError } from "./ingest/command";
+import { exitWithParent, ingestHeapBound, runWithBoundedHeap } from "./ingest/bounded-heap";
+import { UsageError } from "./usage-error";
 
-const USAGE = `Usage: trailgraph <command> [options]
+// Modules load in the command that needs them: `ingest` runs again in a child with a bounded
+// heap (src/ingest/bounded-heap.ts), and the parent that waits for it loads next to nothing.
+const usage = async () => `Usage: trailgraph <command> [options]
 
 Commands:
   serve [--port N] [--host H] [--migrate]
       serve the GraphQL API (default port 4000, host 127.0.0.1); POST /ingest when
       TRAILGRAPH_INGEST_TOKEN is set
-  ${INGEST_USAGE.replace(/\n/g, "\n  ")}
+  ${(await import("./ingest/command")).INGEST_USAGE.replace(/\n/g, "\n  ")}
   migrate
       bring the database up to date
   generate --events N --accounts M --seed S --out <folder> [--format ndjson] [--multi-account]
@@ -28,8 +29,12 @@ async function main(argv: string[]): Promise<number> {
     case "serve":
       // The GraphQL stack loads only for the command that needs it.
       return (await import("./server/command")).serveCommand(rest, log);
-    case "ingest":
-      return ingestCommand(rest, log);
+    case "ingest": {
+      const heapMb = ingestHeapBound();
+      if (heapMb !== null) return runWithBoundedHeap(heapMb);
+      exitWithParent();
+      return (await import("./ingest/command")).ingestCommand(rest, log);
+    }
     case "migrate":
       return migrate(rest);
     case "generate":
@@ -38,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(USAGE);
+      process.stdout.write(await usage());
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(`unknown command '${command}'`);
@@ -47,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function migrate(args: string[]): Promise<number> {
   parseArgs({ args, options: {} });
+  const [{ storeConfig }, { openStore }] = await Promise.all([import("./db/datasource"), import("./db/open")]);
   const store = await openStore(storeConfig(), { migrate: true, log });
   log(`${store.config.display} is up to date`);
   await store.dataSource.destroy();
@@ -59,10 +65,10 @@ function log(message: string): void {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (error: unknown) => {
+  async (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`trailgraph: ${message}\n`);
-    if (error instanceof UsageError) process.stderr.write(USAGE);
+    if (error instanceof UsageError) process.stderr.write(await usage());
     process.exit(2);
   },
 );

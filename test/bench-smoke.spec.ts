@@ -1,8 +1,8 @@
 /**
  * A small run of the benchmark harness (`npm run bench`, bench/harness.ts), so that it cannot
  * rot: two tiny datasets, 1-second load steps at 1 and 4 connections, one operation profiled,
- * the report written to a temp file. It checks that every figure is there; it asserts no
- * timing (the benchmark is a script, not a test).
+ * "large" single files of 1 MB (1 GiB in the real run), the report written to a temp file. It
+ * checks that every figure is there; it asserts no timing (the benchmark is a script, not a test).
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -32,6 +32,7 @@ describe("npm run bench, smoke run", () => {
       profile: true,
       profileOperations: ["c"],
       variableSets: 200,
+      bigFileBytes: 1024 * 1024,
     });
 
     expect(report.failures).toEqual([]);
@@ -51,6 +52,9 @@ describe("npm run bench, smoke run", () => {
       expect(ingest.trailgraph.inserted).toBe(size.events);
       expect(ingest.trailgraph.eventsPerSecond).toBeGreaterThan(0);
       expect(ingest.trailgraph.peakRssBytes).toBeGreaterThan(0);
+      // The CLI and the child it forks with a bounded heap both report; the larger one counts.
+      expect(ingest.trailgraph.processes!.length).toBeGreaterThan(0);
+      expect(ingest.trailgraph.peakRssBytes).toBe(Math.max(...ingest.trailgraph.processes!.map((p) => p.peakRssBytes)));
       expect(ingest.raw.events).toBe(size.events);
       expect(ingest.raw.eventsPerSecond).toBeGreaterThan(0);
       expect(ingest.raw.statements).toBeGreaterThan(0);
@@ -72,9 +76,25 @@ describe("npm run bench, smoke run", () => {
       expect(row.p50To).toBeGreaterThan(0);
       expect(row.ratio).toBeGreaterThan(0);
     }
-    // Targets: c (ratio, p99), a, b, ingest (ratio, RSS), growth of the four operations.
+    // One JSON lines file and one JSON array of the same events, each ingested whole.
+    expect(report.bigFiles!.map((big) => big.format)).toEqual(["ndjson", "array"]);
+    for (const big of report.bigFiles!) {
+      expect(big.events).toBeGreaterThan(500);
+      expect(big.events).toBe(report.bigFiles![0].events);
+      expect(big.bytes).toBeGreaterThan(0.9 * 1024 * 1024);
+      expect(big.bytes).toBeLessThan(1.1 * 1024 * 1024);
+      expect(big.eventsPerSecond).toBeGreaterThan(0);
+      expect(big.wallSeconds).toBeGreaterThan(0);
+      expect(big.peakRssBytes).toBeGreaterThan(0);
+    }
+
+    // Targets: c (ratio, p99), a, b, ingest (ratio, RSS), RSS of the two large files, growth of
+    // the four operations.
     expect(report.targetEvents).toBe(3000);
-    expect(report.targets).toHaveLength(10);
+    expect(report.targets).toHaveLength(12);
+    expect(report.targets.map((t) => t.target)).toEqual(
+      expect.arrayContaining(["1 MB JSON lines: peak RSS < 300 MB", "1 MB JSON array: peak RSS < 300 MB"]),
+    );
 
     // Plans and profiles at the largest size, the ingest profile at the smallest.
     const largest = report.sizes[1];
@@ -101,6 +121,7 @@ describe("npm run bench, smoke run", () => {
         "## Machine and versions",
         "## Dataset",
         "## Ingest",
+        "### One large file",
         "## GraphQL over HTTP",
         "### 1,500 events",
         "### 3,000 events",

@@ -5,12 +5,14 @@ import { parseArgs } from "node:util";
 import type { DataSource } from "typeorm";
 import { storeConfig } from "../db/datasource";
 import { openStore } from "../db/open";
-import { emptySummary, ingest, pathKey, type IngestSummary, type Rejection } from "./ingest";
+import { UsageError } from "../usage-error";
+import { DEFAULT_INGEST_HEAP_MB } from "./bounded-heap";
+import { emptySummary, ingest, md5OfFile, pathKey, type IngestSummary, type Rejection } from "./ingest";
 import { ProgressReporter } from "./progress";
-import { expandPaths, FileSource, StreamSource, type EventSource } from "./sources";
+import { expandPaths, FileSource, StreamSource, type EventSource, type FoundFile } from "./sources";
 import { EventWriter } from "./writer";
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export const INGEST_USAGE = `trailgraph ingest [options] <file|folder|->...
   Loads ActionTrail events: OSS delivery files (gzip JSON arrays, folders walked), JSON
@@ -25,7 +27,11 @@ export const INGEST_USAGE = `trailgraph ingest [options] <file|folder|->...
   --quiet            print nothing but errors
   --migrate          apply pending migrations first (MySQL)
 Exit code: 0 all ingested, 1 some records rejected or a file damaged, 2 usage or connection error,
-  130/143 stopped by SIGINT/SIGTERM before every input was read (run it again to finish).`;
+  130/143 stopped by SIGINT/SIGTERM before every input was read (run it again to finish).
+Runs in a child process with a V8 heap of TRAILGRAPH_INGEST_HEAP_MB (default ${DEFAULT_INGEST_HEAP_MB}) MB.`;
+
+/** A second SIGINT/SIGTERM this soon after the first is the same request, delivered twice. */
+const REPEAT_MS = 1000;
 
 /** `trailgraph ingest`: returns the exit code. */
 export async function ingestCommand(args: string[], log: (message: string) => void): Promise<number> {
@@ -58,12 +64,23 @@ export async function ingestCommand(args: string[], log: (message: string) => vo
   const rejects = new RejectsFile(resolve(values.rejects ?? "trailgraph-rejects.jsonl"));
   const stop = new AbortController();
   let stoppedBy: NodeJS.Signals | null = null;
+  let stoppedAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    stoppedBy = signal;
-    stop.abort();
+    if (stoppedBy === null) {
+      stoppedBy = signal;
+      stoppedAt = Date.now();
+      stop.abort();
+      return;
+    }
+    // The same stop request twice: a terminal's Ctrl-C also reaches the parent that runs this
+    // command with a bounded heap (src/ingest/bounded-heap.ts), and the parent passes it on.
+    if (Date.now() - stoppedAt < REPEAT_MS) return;
+    // Asked again, later: stop now, as an unhandled signal would (the open transaction is
+    // rolled back; a re-run finishes the work).
+    process.exit(128 + (constants.signals[signal] ?? 0));
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     const options = {
       defaultAccountId: values.account ?? null,
@@ -124,8 +141,8 @@ async function runOnce(
 
 /**
  * Watches folders: every `interval` seconds, ingests the files that are new or changed and
- * whose size held still since the previous scan (a file still being copied waits). What
- * was ingested is recorded in the store, so a restart re-reads nothing.
+ * whose size and modification time held still since the previous scan (a file still being
+ * copied waits). What was ingested is recorded in the store, so a restart re-reads nothing.
  */
 async function follow(
   dataSource: DataSource,
@@ -137,37 +154,58 @@ async function follow(
 ): Promise<IngestSummary> {
   const writer = new EventWriter(dataSource);
   const total = emptySummary();
-  let previous = new Map<string, number>();
-  // Files found damaged (a truncated gzip...), by size: they are not recorded as ingested, and
-  // are read again only once they change (a complete copy delivered), not on every scan.
-  const damaged = new Map<string, number>();
+  let previous = new Map<string, FoundFile>();
+  // Every file this run has taken (read, found already ingested, or found damaged), as it was
+  // then: it is looked at again only once its size or modification time changes. A damaged
+  // file (a truncated gzip...) is not recorded as ingested, and is read again only once it
+  // changes (a complete copy delivered), not on every scan.
+  const taken = new Map<string, FoundFile>();
   log(`following ${folders.join(", ")} every ${interval} s (Ctrl-C stops)`);
   while (!signal.aborted) {
     const known = await writer.completedFiles();
     const found = await expandPaths(folders);
-    const ready = found.filter(
-      (file) =>
-        previous.get(file.path) === file.size &&
-        known.get(pathKey(file.path))?.size !== file.size &&
-        damaged.get(file.path) !== file.size,
-    );
-    previous = new Map(found.map((file) => [file.path, file.size]));
-    if (ready.length > 0) {
+    const fresh: FoundFile[] = [];
+    // Changed since this run took them, to the same size as the ingested copy: only their
+    // content tells (the md5 an OSS name carries describes the old copy as well).
+    const rewritten: FoundFile[] = [];
+    for (const file of found) {
+      if (!sameStamp(previous.get(file.path), file) || sameStamp(taken.get(file.path), file)) continue;
+      const done = known.get(pathKey(file.path));
+      if (done?.size !== file.size) {
+        fresh.push(file);
+      } else if (!taken.has(file.path)) {
+        // Ingested whole before this run started: a restart reads nothing again.
+        taken.set(file.path, file);
+      } else if ((await md5OfFile(file.path)) !== done.md5) {
+        rewritten.push(file);
+      } else {
+        // Touched, not changed.
+        taken.set(file.path, file);
+      }
+    }
+    previous = new Map(found.map((file) => [file.path, file]));
+    const groups = [
+      { files: fresh, what: "new", force: options?.force },
+      { files: rewritten, what: "changed", force: true },
+    ];
+    for (const { files, what, force } of groups) {
+      if (files.length === 0 || signal.aborted) continue;
       const summary = await ingest(
         dataSource,
-        ready.map((file) => new FileSource(file.path, file.size)),
-        options,
+        files.map((file) => new FileSource(file.path, file.size)),
+        { ...options, force },
       );
       add(total, summary);
-      for (const file of ready) {
-        if (summary.damaged.some((entry) => entry.source === file.path)) damaged.set(file.path, file.size);
-        else damaged.delete(file.path);
-      }
-      log(`${summary.files} new file(s): ${summary.inserted} new events, ${summary.rejected} rejected`);
+      for (const file of files) taken.set(file.path, file);
+      log(`${summary.files} ${what} file(s): ${summary.inserted} new events, ${summary.rejected} rejected`);
     }
     await sleep(interval * 1000, signal);
   }
   return total;
+}
+
+function sameStamp(a: FoundFile | undefined, b: FoundFile): boolean {
+  return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
 function add(total: IngestSummary, part: IngestSummary): void {

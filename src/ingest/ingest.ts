@@ -200,7 +200,8 @@ async function alreadyIngested(source: FileSource, known: Map<string, CompletedF
   return (await md5OfFile(source.path)) === done.md5;
 }
 
-async function md5OfFile(path: string): Promise<string> {
+/** md5 of a file's bytes, read as a stream. */
+export async function md5OfFile(path: string): Promise<string> {
   const hash = createHash("md5");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");

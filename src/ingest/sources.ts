@@ -114,6 +114,8 @@ export function md5FromOssName(path: string): string | null {
 export interface FoundFile {
   path: string;
   size: number;
+  /** Last modification time, ms since the epoch (`--follow` notices a file rewritten in place). */
+  mtimeMs: number;
 }
 
 /**
@@ -134,7 +136,7 @@ export async function expandPaths(paths: readonly string[]): Promise<FoundFile[]
       const entries = (await readdir(path)).filter((name) => !name.startsWith(".")).sort();
       for (const name of entries) await walk(join(path, name), false);
     } else if (info.isFile()) {
-      found.push({ path, size: info.size });
+      found.push({ path, size: info.size, mtimeMs: info.mtimeMs });
     } else if (explicit) {
       throw new Error(`${path} is neither a file nor a folder`);
     }

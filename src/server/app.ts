@@ -10,15 +10,18 @@ import type { DataSource } from "typeorm";
 import { Context } from "../context";
 import { TenantScope } from "../db/scope";
 import { graphiqlPage } from "./graphiql";
-import { DEFAULT_INGEST_MAX_BYTES, registerIngestRoute } from "./ingest-route";
+import { DEFAULT_INGEST_MAX_BYTES, DEFAULT_INGEST_MAX_DECODED_BYTES, registerIngestRoute } from "./ingest-route";
 
 export interface AppOptions {
   dataSource: DataSource;
   schema: GraphQLSchema;
   /** Log requests (the CLI turns it on; tests keep it off). */
   logger?: boolean;
-  /** POST /ingest settings; by default from TRAILGRAPH_INGEST_TOKEN and TRAILGRAPH_INGEST_MAX_BYTES. */
-  ingest?: { token: string | null; maxBytes: number };
+  /**
+   * POST /ingest settings; by default from TRAILGRAPH_INGEST_TOKEN, TRAILGRAPH_INGEST_MAX_BYTES and
+   * TRAILGRAPH_INGEST_MAX_DECODED_BYTES.
+   */
+  ingest?: { token: string | null; maxBytes: number; maxDecodedBytes?: number };
 }
 
 export const GRAPHQL_PATH = "/graphql";
@@ -85,11 +88,19 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
 }
 
 /** POST /ingest settings from the environment. */
-export function ingestSettings(env: NodeJS.ProcessEnv = process.env): { token: string | null; maxBytes: number } {
-  const maxBytes = Number(env.TRAILGRAPH_INGEST_MAX_BYTES ?? DEFAULT_INGEST_MAX_BYTES);
-  if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
-    throw new Error(`TRAILGRAPH_INGEST_MAX_BYTES '${env.TRAILGRAPH_INGEST_MAX_BYTES}' is not a positive whole number`);
-  }
+export function ingestSettings(env: NodeJS.ProcessEnv = process.env): {
+  token: string | null;
+  maxBytes: number;
+  maxDecodedBytes: number;
+} {
+  const size = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`${name} '${env[name]}' is not a positive whole number`);
+    return value;
+  };
+  const maxBytes = size("TRAILGRAPH_INGEST_MAX_BYTES", DEFAULT_INGEST_MAX_BYTES);
+  const maxDecodedBytes = size("TRAILGRAPH_INGEST_MAX_DECODED_BYTES", DEFAULT_INGEST_MAX_DECODED_BYTES);
   const token = env.TRAILGRAPH_INGEST_TOKEN?.trim() || null;
-  return { token, maxBytes };
+  return { token, maxBytes, maxDecodedBytes };
 }

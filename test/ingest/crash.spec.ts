@@ -1,14 +1,18 @@
 /**
  * `trailgraph ingest` killed with SIGKILL part way, then run again: the store ends with
- * exactly the rows of one clean run (issue 3, "Interrupted safely").
+ * exactly the rows of one clean run (issue 3, "Interrupted safely"). The command runs in a
+ * child with a bounded heap (src/ingest/bounded-heap.ts): killing the CLI kills the work too,
+ * and a Ctrl-C on the terminal, which reaches both processes, stops it once.
  */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeGenerated } from "../../src/generate/oss-writer";
-import { requireBuiltCli, runCli, startCli, summaryOf } from "../support/cli";
+import { CLI, requireBuiltCli, runCli, startCli, summaryOf, type CliRun } from "../support/cli";
 import { openTestStore, type TestStore } from "../support/harness";
 import { storesUnderTest } from "../support/stores";
 import { countRows, GRAPH_TABLES, snapshotTables, tableDifferences } from "../support/tables";
@@ -182,5 +186,138 @@ describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kin
       expect(await countRows(store.dataSource, "ingested_files")).toBe(names.length);
     },
     120_000,
+  );
+});
+
+/** The children of a process (Linux). */
+function childrenOf(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+    return text === "" ? [] : text.split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A process that has exited (gone, or a zombie nobody reaped yet). */
+function gone(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}
+
+const onLinux = existsSync("/proc/self/task");
+
+describe("the child that runs ingest with a bounded heap", () => {
+  let store: TestStore | undefined;
+  afterAll(async () => store?.close());
+
+  it.skipIf(!onLinux)(
+    "is gone within two seconds when the CLI is killed with SIGKILL, and has the heap flag",
+    async () => {
+      store = await openTestStore("sqlite");
+      const watched = await mkdtemp(join(dir, "watched-"));
+      // --follow never ends by itself: only the end of its parent can stop the child here.
+      const running = startCli(["ingest", "--follow", "--interval", "0.2", watched], {
+        databaseUrl: store.url,
+        cwd: dir,
+        env: { NODE_OPTIONS: undefined, TRAILGRAPH_INGEST_HEAP_MB: "96" },
+      });
+      let child: number | undefined;
+      try {
+        const parent = running.child.pid!;
+        const deadline = Date.now() + 30_000;
+        while (!running.stderr().includes("following") || child === undefined) {
+          if (Date.now() > deadline) throw new Error(`the child did not start following:\n${running.stderr()}`);
+          if (running.child.exitCode !== null) throw new Error(`ingest exited:\n${running.stderr()}`);
+          child = childrenOf(parent)[0];
+          await sleep(20);
+        }
+        const command = readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0");
+        expect(command).toContain("--max-old-space-size=96");
+        expect(command).toContain(CLI);
+
+        running.child.kill("SIGKILL");
+        const killed = Date.now();
+        while (!gone(child)) {
+          expect(Date.now() - killed, "the child outlived its parent").toBeLessThan(2000);
+          await sleep(10);
+        }
+        const exit: CliRun = await running.exited;
+        expect(exit.signal).toBe("SIGKILL");
+      } finally {
+        if (child !== undefined && !gone(child)) process.kill(child, "SIGKILL");
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(!onLinux)("runs in the CLI's own process when node was given a heap size", async () => {
+    const local = await openTestStore("sqlite");
+    try {
+      for (const env of [
+        { NODE_OPTIONS: "--max-old-space-size=200" },
+        { NODE_OPTIONS: undefined, TRAILGRAPH_INGEST_HEAP_MB: "off" },
+      ]) {
+        const running = startCli(["ingest", "--json", "samples/events.json"], {
+          databaseUrl: local.url,
+          cwd: process.cwd(),
+          env,
+        });
+        const pid = running.child.pid!;
+        let forked = false;
+        while (running.child.exitCode === null) {
+          forked ||= childrenOf(pid).length > 0;
+          await sleep(5);
+        }
+        const exit = await running.exited;
+        expect(exit.code, exit.stderr).toBe(0);
+        expect(forked, JSON.stringify(env)).toBe(false);
+      }
+    } finally {
+      await local.close();
+    }
+  });
+
+  it.skipIf(!onLinux)(
+    "a Ctrl-C on the terminal (SIGINT to the process group) stops it once: 130, with the summary",
+    async () => {
+      const local = await openTestStore("sqlite");
+      try {
+        const folder = join(input, "AliyunLogs", "Actiontrail", "cn-hangzhou");
+        const child = spawn(process.execPath, [CLI, "ingest", "--json", folder], {
+          cwd: dir,
+          env: { ...process.env, DATABASE_URL: local.url, NODE_OPTIONS: undefined },
+          stdio: ["ignore", "pipe", "pipe"],
+          // Its own process group, as a terminal's foreground job.
+          detached: true,
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk) => (stdout += chunk));
+        child.stderr.on("data", (chunk) => (stderr += chunk));
+        const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) =>
+          child.on("close", (code, signal) => resolvePromise({ code, signal })),
+        );
+        while ((await countRows(local.dataSource, "events")) < 500) {
+          if (child.exitCode !== null) throw new Error(`ingest ended before it could be stopped: ${stderr}`);
+          await sleep(20);
+        }
+        expect(childrenOf(child.pid!)).toHaveLength(1);
+        process.kill(-child.pid!, "SIGINT");
+        const exit = await closed;
+        expect(exit, stderr).toEqual({ code: 130, signal: null });
+        expect(stderr).toMatch(/interrupted by SIGINT/);
+        expect(stderr.match(/interrupted by/g)).toHaveLength(1);
+        const summary = JSON.parse(stdout);
+        expect(await countRows(local.dataSource, "events")).toBe(summary.inserted);
+        expect(await countRows(local.dataSource, "ingested_files")).toBe(summary.files);
+      } finally {
+        await local.close();
+      }
+    },
+    60_000,
   );
 });

@@ -1,9 +1,11 @@
 /**
  * `trailgraph ingest --follow`: watches a delivery folder, ingests files as a sync tool
  * drops them in, stops cleanly on SIGTERM with a summary, and after a restart re-reads
- * nothing it already took but picks up what arrived meanwhile (issue 3, "Continuous mode").
+ * nothing it already took but picks up what arrived meanwhile (issue 3, "Continuous mode");
+ * a file rewritten in place, even to the same size, is read again.
  */
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -198,6 +200,76 @@ describe.each(storesUnderTest())("ingest --follow ($kind)", ({ kind, available }
       expect(summary.rejected).toBe(1);
       const row = (await ingestedFileRows(store.dataSource)).find((r) => r.path === target)!;
       expect(row).toMatchObject({ size: complete.length, records: file.events });
+    },
+    60_000,
+  );
+  it.skipIf(!available)(
+    "reads a file again when it is rewritten in place to the same size, and not when it is only touched",
+    async () => {
+      const folder = join(dir, `rewritten-${kind}`);
+      await mkdir(folder);
+      const samples = JSON.parse(await readFile("samples/events.json", "utf8")) as Array<Record<string, unknown>>;
+      // Two versions of the same length: only a letter of each eventId differs.
+      const version = (tag: "a" | "b", from: number) =>
+        samples
+          .slice(from, from + 5)
+          .map((event, index) => ({ ...event, eventId: `rewritten-${kind}-${tag}-${from + index}` }));
+      const lines = (events: unknown[]) => events.map((event) => `${JSON.stringify(event)}\n`).join("");
+      const plain = join(folder, "pushed.jsonl");
+      const [plainA, plainB] = [lines(version("a", 0)), lines(version("b", 0))];
+      // An OSS-style name carries the md5 of the first version: the name says "already
+      // ingested" for the second one too, so only its content can tell.
+      const arrayA = JSON.stringify(version("a", 10));
+      const arrayB = JSON.stringify(version("b", 10));
+      const md5 = createHash("md5").update(arrayA).digest("hex");
+      const named = join(folder, `Actiontrail_cn-hangzhou_20250101000000_1002_5_${arrayA.length}_${md5}.gz`);
+      expect(Buffer.byteLength(plainB)).toBe(Buffer.byteLength(plainA));
+      expect(arrayB.length).toBe(arrayA.length);
+      await writeFile(plain, plainA);
+      await writeFile(named, arrayA);
+
+      const eventIds = async (tag: string) => {
+        const rows: Array<{ event_id: string }> = await store.dataSource.query(
+          `SELECT event_id FROM events WHERE event_id LIKE 'rewritten-${kind}-${tag}-%'`,
+        );
+        return rows.length;
+      };
+      const running = startCli(["ingest", "--follow", "--interval", "0.2", "--json", folder], {
+        databaseUrl: store.url,
+        cwd: dir,
+      });
+      await waitFor("the first versions", async () => (await eventIds("a")) === 10, running);
+      const first = await ingestedFileRows(store.dataSource);
+
+      // Rewritten in place: same path, same size, a later modification time.
+      await writeFile(plain, plainB);
+      await writeFile(named, arrayB);
+      await waitFor("the second versions", async () => (await eventIds("b")) === 10, running);
+      const second = await ingestedFileRows(store.dataSource);
+      for (const path of [plain, named]) {
+        const [before, after] = [first, second].map((rows) => rows.find((row) => row.path === path)!);
+        expect(after.size).toBe(before.size);
+        expect(after.md5).not.toBe(before.md5);
+        expect(after.md5).toBe(
+          createHash("md5")
+            .update(path === plain ? plainB : arrayB)
+            .digest("hex"),
+        );
+      }
+
+      // Touched only: the content is hashed, found unchanged, and not ingested again.
+      const later = new Date(Date.now() + 60_000);
+      await utimes(plain, later, later);
+      await utimes(named, later, later);
+      await sleep(1000); // five scans
+      running.child.kill("SIGTERM");
+      const exit = await running.exited;
+      expect(exit.code, exit.stderr).toBe(0);
+      expect(summaryOf(exit)).toMatchObject({ files: 4, read: 20, inserted: 20, duplicates: 0, rejected: 0 });
+      expect(exit.stderr).toMatch(/changed file\(s\)/);
+      expect((await ingestedFileRows(store.dataSource)).filter((row) => row.path.startsWith(folder))).toEqual(
+        second.filter((row) => row.path.startsWith(folder)),
+      );
     },
     60_000,
   );

@@ -1,11 +1,13 @@
 /**
  * POST /ingest (issue 3, "Over HTTP"): off without a token, 401 without the right one, the
- * same formats as the CLI (plain or gzip, whatever the content type), the ingest summary as
- * the answer, 413 above the size limit, 400 for an empty body, 422 with the rejects listed
- * for malformed records (the good ones stored, the bad ones queryable as ingestRejects).
+ * same formats as the CLI (plain or gzip, whatever the content type; deflate and br by
+ * Content-Encoding, 415 for an encoding it cannot undo), the ingest summary as the answer,
+ * 413 above the size limit or the decoded size limit, 400 for an empty body, 422 with the
+ * rejects listed for malformed records (the good ones stored, the bad ones queryable as
+ * ingestRejects).
  */
 import { readFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, createGzip, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import type { GraphQLSchema } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -213,6 +215,141 @@ describe.each(storesUnderTest())("POST /ingest ($kind)", ({ kind, available }) =
     expect(await stored(ids(withHeader))).toEqual(ids(withHeader));
     expect(await stored(ids(withoutHeader))).toEqual(ids(withoutHeader));
   });
+
+  it.skipIf(!available)(
+    "Content-Encoding deflate (zlib and raw), br, x-gzip, identity, and codings in a row",
+    async () => {
+      const cases: Array<[string, (text: string) => Buffer]> = [
+        ["deflate", (text) => deflateSync(text)],
+        ["deflate", (text) => deflateRawSync(text)], // what some clients send as deflate
+        ["br", (text) => brotliCompressSync(text)],
+        ["BR", (text) => brotliCompressSync(text)],
+        ["x-gzip", (text) => gzipSync(text)],
+        ["identity", (text) => Buffer.from(text)],
+        // Applied in the order listed: deflate first, then br.
+        ["deflate, br", (text) => brotliCompressSync(deflateSync(text))],
+        ["gzip,identity,br", (text) => brotliCompressSync(gzipSync(text))],
+        // A gzip file sent with a transfer coding on top.
+        ["br", (text) => brotliCompressSync(gzipSync(text))],
+      ];
+      for (const [index, [encoding, encode]] of cases.entries()) {
+        const events = fresh(`encoding-${index}`, index * 5, index * 5 + 5);
+        const body = encode(index % 2 ? jsonLines(events) : JSON.stringify(events));
+        const response = await post(body, { "content-encoding": encoding });
+        expect(response.statusCode, `${encoding}: ${response.body}`).toBe(200);
+        expectSummary(response, 200, { read: 5, inserted: 5, rejected: 0, damaged: [], bytes: body.length });
+        expect(await stored(ids(events)), encoding).toEqual(ids(events));
+      }
+    },
+  );
+
+  it.skipIf(!available)(
+    "an unknown Content-Encoding: 415 naming it and the supported ones, nothing stored",
+    async () => {
+      const events = fresh("unknown-encoding", 0, 3);
+      const before = await totals();
+      for (const encoding of ["compress", "zstd", "gzip, bogus", "x-snappy", "constructor"]) {
+        const response = await post(JSON.stringify(events), { "content-encoding": encoding });
+        expect(response.statusCode, encoding).toBe(415);
+        expect(response.headers["accept-encoding"]).toBe("gzip, deflate, br");
+        const message = JSON.parse(response.body).error as string;
+        expect(message).toContain(`'${encoding.split(",").pop()!.trim()}'`);
+        expect(message).toMatch(/gzip.*deflate.*br/);
+      }
+      // Without the token it is still 401: nothing is said about encodings to an unauthenticated push.
+      expect((await post("[]", { authorization: "Bearer wrong", "content-encoding": "zstd" })).statusCode).toBe(401);
+      expect(await totals()).toEqual(before);
+      expect(await stored(ids(events))).toEqual([]);
+    },
+  );
+
+  it.skipIf(!available)("a damaged deflate or br body: 422, what was decoded before the damage kept", async () => {
+    const events = fresh("damaged-br", 0, 8);
+    const whole = brotliCompressSync(jsonLines(events));
+    const cut = whole.subarray(0, Math.floor(whole.length / 2));
+    const answer = expectSummary(await post(cut, { "content-encoding": "br" }), 422, {});
+    expect(answer.damaged).toEqual([{ source: expect.stringMatching(/^http:/), reason: expect.stringMatching(/br/) }]);
+    const before = await totals();
+    const garbage = expectSummary(
+      await post(Buffer.from("not deflate at all"), { "content-encoding": "deflate" }),
+      422,
+      {
+        inserted: 0,
+      },
+    );
+    expect(garbage.damaged).toHaveLength(1);
+    expect((await totals()).events).toBe(before.events);
+  });
+
+  it.skipIf(!available)(
+    "a small body that decodes to more than the decoded limit: 413 before anything is stored",
+    async () => {
+      const DECODED = 64 * 1024;
+      const strict = await createApp({
+        dataSource: store.dataSource,
+        schema: await schema!,
+        ingest: { token: TOKEN, maxBytes: LIMIT, maxDecodedBytes: DECODED },
+      });
+      try {
+        // Valid events first, then padding: nothing of it may be stored.
+        const events = fresh("decoded-limit", 0, 5);
+        const text = jsonLines(events) + " ".repeat(DECODED);
+        const before = await totals();
+        for (const [encoding, body] of [
+          ["gzip", gzipSync(text)],
+          ["", gzipSync(gzipSync(text))], // gzip by content, nested
+          ["deflate", deflateSync(text)],
+          ["br", brotliCompressSync(text)],
+          ["br", brotliCompressSync(gzipSync(text))],
+        ] as const) {
+          expect(body.length).toBeLessThan(DECODED / 8);
+          const response = await post(body, encoding ? { "content-encoding": encoding } : {}, strict);
+          expect(response.statusCode, `${encoding}: ${response.body}`).toBe(413);
+          const message = JSON.parse(response.body).error as string;
+          expect(message).toContain(String(DECODED));
+          expect(message).toMatch(/TRAILGRAPH_INGEST_MAX_DECODED_BYTES/);
+        }
+        // A plain body over the decoded limit (and under the limit as sent) too.
+        expect((await post(text, {}, strict)).statusCode).toBe(413);
+        expect(await totals()).toEqual(before);
+        expect(await stored(ids(events))).toEqual([]);
+
+        // Just under it is fine.
+        const fitting = jsonLines(events).padEnd(DECODED, " ");
+        expectSummary(await post(brotliCompressSync(fitting), { "content-encoding": "br" }, strict), 200, {
+          read: 5,
+          inserted: 5,
+        });
+      } finally {
+        await strict.close();
+      }
+    },
+  );
+
+  it.skipIf(!available)(
+    "a body that expands a thousandfold is decoded and read as a stream, within the default decoded limit",
+    async () => {
+      // 160 MiB of whitespace after the events, sent as about 160 KB of gzip (made by streaming).
+      const events = fresh("expanding", 0, 4);
+      const gzip = await new Promise<Buffer>((resolve, reject) => {
+        const zip = createGzip({ level: 9 });
+        const parts: Buffer[] = [];
+        zip.on("data", (part: Buffer) => parts.push(part));
+        zip.on("end", () => resolve(Buffer.concat(parts)));
+        zip.on("error", reject);
+        zip.write(jsonLines(events));
+        const mib = Buffer.alloc(1024 * 1024, " ");
+        for (let i = 0; i < 160; i++) zip.write(mib);
+        zip.end();
+      });
+      expect(gzip.length).toBeLessThan(LIMIT);
+      const rssBefore = process.memoryUsage().rss;
+      expectSummary(await post(gzip, { "content-encoding": "gzip" }), 200, { read: 4, inserted: 4 });
+      // Not held decoded: far less than the 160 MB it expands to.
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100 * 1024 * 1024);
+      expect(await stored(ids(events))).toEqual(ids(events));
+    },
+  );
 
   it.skipIf(!available)("the same body again: inserted 0, every event a duplicate, nothing added", async () => {
     const events = fresh("again", 0, 20);
