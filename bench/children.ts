@@ -99,6 +99,18 @@ export interface IngestRun {
   polledPeakRssBytes: number | null;
 }
 
+/** The figures every ingest table reports for one run: speed from the CLI's summary, times, peaks. */
+export function ingestFigures(run: IngestRun) {
+  return {
+    eventsPerSecond: run.summary.inserted / (run.summary.elapsedMs / 1000),
+    elapsedSeconds: run.summary.elapsedMs / 1000,
+    wallSeconds: run.wallSeconds,
+    peakRssBytes: run.peakRssBytes,
+    processes: run.processes,
+    polledPeakRssBytes: run.polledPeakRssBytes,
+  };
+}
+
 /**
  * `trailgraph ingest --json <inputs>` with the peak-RSS probe preloaded (the child the CLI forks
  * inherits it); `nodeArgs` go to node, `env` over the children's environment.

@@ -26,7 +26,15 @@ import { pipeline } from "node:stream/promises";
 import { isDeepStrictEqual } from "node:util";
 import { createConnection, createPool, type Connection } from "mysql2/promise";
 import { createTestDatabase, startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
-import { runCli, runIngest, startRawServer, startTrailGraph, type IngestRun, type Server } from "./children";
+import {
+  ingestFigures,
+  runCli,
+  runIngest,
+  startRawServer,
+  startTrailGraph,
+  type IngestRun,
+  type Server,
+} from "./children";
 import { cpuSeconds, runLoad, type LoadResult } from "./load";
 import {
   OPERATIONS,
@@ -1155,12 +1163,7 @@ export async function ingestBigFile(
       events: file.events,
       bytes: file.bytes,
       generateSeconds: file.generateSeconds,
-      eventsPerSecond: run.summary.inserted / (run.summary.elapsedMs / 1000),
-      elapsedSeconds: run.summary.elapsedMs / 1000,
-      wallSeconds: run.wallSeconds,
-      peakRssBytes: run.peakRssBytes,
-      processes: run.processes,
-      polledPeakRssBytes: run.polledPeakRssBytes,
+      ...ingestFigures(run),
     };
     options.log(
       `[big files] ${label}: ${Math.round(report.eventsPerSecond)} events/s, ${report.wallSeconds.toFixed(1)} s, ` +

@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestDatabase, startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
-import { runCli, runIngest } from "./children";
+import { ingestFigures, runCli, runIngest } from "./children";
 import { bigFileLabel, describePeaks, ingestBigFile, writeBigFiles } from "./harness";
 import { ROOT, trailgraph } from "./trailgraph";
 
@@ -101,12 +101,7 @@ async function main(): Promise<void> {
             heap: label,
             events: ossEvents,
             bytes: written.bytes,
-            eventsPerSecond: run.summary.inserted / (run.summary.elapsedMs / 1000),
-            elapsedSeconds: run.summary.elapsedMs / 1000,
-            wallSeconds: run.wallSeconds,
-            peakRssBytes: run.peakRssBytes,
-            processes: run.processes,
-            polledPeakRssBytes: run.polledPeakRssBytes,
+            ...ingestFigures(run),
           };
           log(`${Math.round(row.eventsPerSecond)} events/s, peak RSS ${describePeaks(run.processes)}`);
           rows.push(row);
