@@ -3,33 +3,68 @@ import type { Dialect } from "./dialect";
 
 type Converter = (value: unknown) => unknown;
 type Mapper = Array<[property: string, column: string, convert: Converter]>;
+/** Compiled row shapes kept per entity; past this many, start again. */
+const MAX_SHAPES = 256;
+
+const hydrators = new WeakMap<DataSource, Hydrator>();
+
+/** Builds one entity from one row of a given shape. */
+type RowHydrator = (row: Record<string, unknown>) => unknown;
 
 /**
  * Builds entity instances from raw rows using the entities' own column metadata, the same
  * way for both stores: the read side runs hand-built SQL (UNION ALL pages, batched
  * lookups) that TypeORM's query builder cannot express, and this keeps the mapping in the
  * entity declarations only.
+ *
+ * A row's shape (its column names) decides the work: for each entity, prefix and shape a
+ * function is compiled once that reads exactly the columns present, converts them, and
+ * sets the other properties to null. Hydrating a page was a loop over every column of
+ * the entity, for every row, most of them absent from a projected list's rows; the
+ * benchmark's profile showed it at about 5 % of a list request's CPU.
  */
 export class Hydrator {
-  private readonly mappers = new Map<Function, Mapper>();
+  /** The Hydrator of a DataSource: its compiled functions serve every request. */
+  static of(dataSource: DataSource, dialect: Dialect): Hydrator {
+    let hydrator = hydrators.get(dataSource);
+    if (!hydrator) {
+      hydrator = new Hydrator(dataSource, dialect);
+      hydrators.set(dataSource, hydrator);
+    }
+    return hydrator;
+  }
 
-  constructor(
+  private readonly mappers = new Map<Function, Mapper>();
+  private readonly compiled = new Map<Function, Map<string, RowHydrator>>();
+
+  private constructor(
     private readonly dataSource: DataSource,
     private readonly dialect: Dialect,
   ) {}
 
-  /** An entity from a row; `prefix` reads columns selected under aliases made by `columns()`. */
-  hydrate<T>(entity: new () => T, row: Record<string, unknown>, prefix = ""): T {
-    const instance = new entity() as Record<string, unknown>;
-    for (const [property, column, convert] of this.mapper(entity)) {
-      const value = row[prefix + column];
-      instance[property] = value === null || value === undefined ? null : convert(value);
-    }
-    return instance as T;
+  /**
+   * Entities from rows of one statement (one shape); `prefix` reads columns selected under
+   * aliases made by `columns()`.
+   */
+  hydrateAll<T>(entity: new () => T, rows: Array<Record<string, unknown>>, prefix = ""): T[] {
+    if (rows.length === 0) return [];
+    const hydrate = this.hydratorFor(entity, prefix, rows[0]);
+    return rows.map((row) => hydrate(row) as T);
   }
 
-  hydrateAll<T>(entity: new () => T, rows: Array<Record<string, unknown>>): T[] {
-    return rows.map((row) => this.hydrate(entity, row));
+  private hydratorFor(entity: new () => unknown, prefix: string, row: Record<string, unknown>): RowHydrator {
+    let byShape = this.compiled.get(entity);
+    if (!byShape) this.compiled.set(entity, (byShape = new Map()));
+    const shape = `${prefix}\u0000${Object.keys(row).join(",")}`;
+    let hydrate = byShape.get(shape);
+    if (!hydrate) {
+      // Shapes come from the statements a server sends, a few dozen; a flood of distinct
+      // projections must not grow this without bound.
+      if (byShape.size >= MAX_SHAPES) byShape.clear();
+      hydrate = compileHydrator(entity, this.mapper(entity), prefix, new Set(Object.keys(row)));
+      byShape.set(shape, hydrate);
+    }
+    return hydrate;
   }
 
   /** `alias.column AS prefixcolumn, ...` for every column of an entity: a second table in one SELECT. */
@@ -74,4 +109,26 @@ export class Hydrator {
         return (value) => value;
     }
   }
+}
+
+/**
+ * `row => instance` for rows that have exactly `columns`: straight-line code, one statement per
+ * property. Property and column names come from the entities' metadata, never from input;
+ * they are embedded as JSON string literals.
+ */
+function compileHydrator(
+  entity: new () => unknown,
+  mapper: Mapper,
+  prefix: string,
+  columns: ReadonlySet<string>,
+): RowHydrator {
+  const converters: Converter[] = [];
+  const lines = mapper.map(([property, column, convert]) => {
+    const target = `o[${JSON.stringify(property)}]`;
+    if (!columns.has(prefix + column)) return `${target} = null;`;
+    converters.push(convert);
+    return `v = row[${JSON.stringify(prefix + column)}]; ${target} = v === null || v === undefined ? null : c[${converters.length - 1}](v);`;
+  });
+  const body = `return function hydrate(row) {\n const o = new E(); let v;\n ${lines.join("\n ")}\n return o;\n};`;
+  return new Function("E", "c", body)(entity, converters) as RowHydrator;
 }

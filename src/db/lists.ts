@@ -17,10 +17,22 @@ export interface ListSpec {
   /** True when `select` reads only some columns: its rows must not serve lookups of whole rows. */
   partial?: boolean;
   from: string;
+  /**
+   * A row joined to each row of a page (`LEFT JOIN …`, its columns in `select` under
+   * `prefix`): a related row the query asks for, read with the page and hydrated into
+   * `property` of each node (null when its `pk` column is null). Counts leave it out.
+   */
+  join?: JoinedRow;
   where: Sql[];
   parentColumn: string | null;
   sort: SortColumn[];
   direction: Direction;
+}
+
+export interface JoinedRow extends Sql {
+  entity: new () => unknown;
+  prefix: string;
+  property: string;
 }
 
 export interface RawPage {
@@ -54,9 +66,10 @@ export async function fetchPages(
     if (page.after) conditions.push(keysetCondition(d, spec.sort, page.after, spec.direction, true));
     if (page.before) conditions.push(keysetCondition(d, spec.sort, page.before, spec.direction, false));
     const where = and(conditions);
+    const join = spec.join ? ` ${spec.join.text}` : "";
     return {
-      text: `SELECT ${spec.select}, ${keys}${parentSelect} FROM ${spec.from} WHERE ${where.text} ORDER BY ${orderBy} LIMIT ${page.size + 1}`,
-      params: where.params,
+      text: `SELECT ${spec.select}, ${keys}${parentSelect} FROM ${spec.from}${join} WHERE ${where.text} ORDER BY ${orderBy} LIMIT ${page.size + 1}`,
+      params: spec.join ? [...spec.join.params, ...where.params] : where.params,
     };
   });
   const statement = d.unionAll(branches);

@@ -4,7 +4,7 @@ import { DAILY_COUNTS_TABLE, isDailyCountField, NO_VALUE, splitWindow } from "./
 import { dialectOf, type Dialect } from "./dialect";
 import { Hydrator } from "./hydrate";
 import { encodeCursor, type Direction, type PageRequest, type SortColumn } from "./keyset";
-import { countRows, fetchPages, parentKey, type ListSpec, type QueryFn, type RawPage } from "./lists";
+import { countRows, fetchPages, parentKey, type JoinedRow, type ListSpec, type QueryFn, type RawPage } from "./lists";
 import { readerOf } from "./reader";
 import type { TenantScope } from "./scope";
 import { and, inList, sql, type Sql } from "./sql";
@@ -89,6 +89,16 @@ export interface Page<T> extends Omit<RawPage, "rows"> {
 
 /** Column prefix of the resource read with each order item. */
 const ITEM_RESOURCE = "r__";
+/** Column prefix of the identity read with each event of a list. */
+const EVENT_IDENTITY = "ui__";
+
+/** What an event list reads besides its keys. */
+export interface EventListShape {
+  /** The Event properties the query needs (rows carry only those columns); null reads whole rows. */
+  properties?: ReadonlySet<string> | null;
+  /** Read each event's identity with the page, into `Event.identity`. */
+  identity?: boolean;
+}
 
 const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
   { column: time, kind: "time" },
@@ -113,7 +123,7 @@ export class Store {
     readonly scope: TenantScope,
   ) {
     this.dialect = dialectOf(dataSource);
-    this.hydrator = new Hydrator(dataSource, this.dialect);
+    this.hydrator = Hydrator.of(dataSource, this.dialect);
     this.query = readerOf(dataSource);
   }
 
@@ -211,7 +221,8 @@ export class Store {
   ): Promise<Array<[number, T]>> {
     const where = and(conditions);
     const rows = await this.query(`${select} WHERE ${where.text} ORDER BY ${orderBy}`, where.params);
-    return rows.map((row) => [Number(row._parent), this.hydrator.hydrate(entity, row)]);
+    const entities = this.hydrator.hydrateAll(entity, rows);
+    return rows.map((row, index) => [Number(row._parent), entities[index]]);
   }
 
   /**
@@ -228,29 +239,29 @@ export class Store {
         ` LEFT JOIN resources r ON r.pk = oi.resource_pk${scope ? ` AND ${scope.text}` : ""} WHERE ${where.text}`,
       [...(scope?.params ?? []), ...where.params],
     );
-    return rows.map((row) => [
-      this.hydrator.hydrate(OrderItem, row),
-      row[`${ITEM_RESOURCE}pk`] == null ? null : this.hydrator.hydrate(ReferencedResource, row, ITEM_RESOURCE),
-    ]);
+    const items = this.hydrator.hydrateAll(OrderItem, rows);
+    const resources = this.hydrator.hydrateAll(ReferencedResource, rows, ITEM_RESOURCE);
+    return rows.map((row, index) => [items[index], row[`${ITEM_RESOURCE}pk`] == null ? null : resources[index]]);
   }
 
   // ---- keyset-paged lists ----
 
   /**
-   * A list of events. `properties` names the Event properties the query needs (its rows then
-   * carry only those columns); null, or a name that is not a column, reads whole rows.
+   * A list of events, read as `shape` says: only the columns of `properties` (null, or a name
+   * that is not a column, reads whole rows), and each event's identity with it if asked.
    */
   eventList(
     anchor: EventAnchor,
     filter: EventFilterValues | null | undefined,
     direction: Direction,
-    properties: ReadonlySet<string> | null = null,
+    shape: EventListShape = {},
   ): ListSpec {
-    const columns = properties && this.hydrator.columnsOfProperties(Event, properties);
-    const key = `${anchor} ${direction} ${JSON.stringify(filter ?? null)} ${columns?.join(",") ?? "*"}`;
+    const columns = shape.properties ? this.hydrator.columnsOfProperties(Event, shape.properties) : null;
+    const identity = shape.identity === true;
+    const key = `${anchor} ${direction} ${JSON.stringify(filter ?? null)} ${columns?.join(",") ?? "*"} ${identity}`;
     let spec = this.eventLists.get(key);
     if (!spec) {
-      spec = this.buildEventList(anchor, filter, direction, columns);
+      spec = this.buildEventList(anchor, filter, direction, columns, identity);
       this.eventLists.set(key, spec);
     }
     return spec;
@@ -261,9 +272,24 @@ export class Store {
     filter: EventFilterValues | null | undefined,
     direction: Direction,
     columns: string[] | null,
+    identity: boolean,
   ): ListSpec {
-    const select = columns ? columns.map((column) => `e.${column}`).join(", ") : "e.*";
-    const base = { tag: `ev${direction[0]}`, select, partial: columns !== null, direction };
+    let select = columns ? columns.map((column) => `e.${column}`).join(", ") : "e.*";
+    let join: JoinedRow | undefined;
+    if (identity) {
+      // The identity's own scope check, as identitiesByPks applies it.
+      const scope = this.scope.restrict("ui.account_id");
+      const on = and([sql("ui.pk = e.identity_pk"), ...scope]);
+      select += `, ${this.hydrator.columns(UserIdentity, "ui", EVENT_IDENTITY)}`;
+      join = {
+        text: `LEFT JOIN identities ui ON ${on.text}`,
+        params: on.params,
+        entity: UserIdentity,
+        prefix: EVENT_IDENTITY,
+        property: "identity",
+      };
+    }
+    const base = { tag: `ev${direction[0]}`, select, join, partial: columns !== null, direction };
     const where = [...this.eventFilter(filter ?? {}), ...this.scope.restrict("e.account_id")];
     switch (anchor) {
       case "resource":
@@ -381,8 +407,17 @@ export class Store {
       encodeCursor(spec.tag, values),
     );
     const pages = new Map<string, Page<T>>();
+    const join = spec.join;
     for (const [key, { rows, ...info }] of raw) {
-      pages.set(key, { ...info, nodes: this.hydrator.hydrateAll(entity, rows) });
+      const nodes = this.hydrator.hydrateAll(entity, rows);
+      if (join) {
+        const present = `${join.prefix}pk`;
+        const joined = this.hydrator.hydrateAll(join.entity, rows, join.prefix);
+        for (let i = 0; i < rows.length; i++) {
+          (nodes[i] as Record<string, unknown>)[join.property] = rows[i][present] == null ? null : joined[i];
+        }
+      }
+      pages.set(key, { ...info, nodes });
     }
     return pages;
   }

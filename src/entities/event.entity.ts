@@ -2,6 +2,7 @@ import { Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 import { Node } from "../schema/node";
 import { bigintNumber, LIMITS } from "./columns";
+import type { UserIdentity } from "./user-identity.entity";
 
 /**
  * One ActionTrail event. The wide JSON parts (request, response, additional data and the
@@ -152,6 +153,12 @@ export class Event extends Node {
 
   @Column({ type: "bigint", name: "identity_pk", nullable: true, transformer: bigintNumber })
   identityPk: number | null;
+
+  /**
+   * The identity, when a list read it with the event (null: none, or outside the tenant
+   * scope); undefined when it was not read. Not a column: `userIdentity` resolves from it.
+   */
+  identity?: UserIdentity | null;
 
   @Column({ type: "datetime", precision: 3, name: "session_created_at", nullable: true })
   @Field(() => Date, {

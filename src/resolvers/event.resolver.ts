@@ -9,8 +9,10 @@ import { EventDefinition } from "./event-definition.type";
 @Resolver(() => Event)
 export class EventResolver {
   @FieldResolver(() => UserIdentity, { nullable: true, description: "Who made the request." })
-  userIdentity(@Root() event: Event, @Ctx() ctx: Context): Promise<UserIdentity | null> | null {
-    return event.identityPk === null ? null : ctx.identityByPk.load(event.identityPk);
+  userIdentity(@Root() event: Event, @Ctx() ctx: Context): Promise<UserIdentity | null> | UserIdentity | null {
+    if (event.identityPk === null) return null;
+    // Read with the event by a list that knew the query wants it.
+    return event.identity !== undefined ? event.identity : ctx.identityByPk.load(event.identityPk);
   }
 
   @FieldResolver(() => Account, { nullable: true, description: "The account the event belongs to." })

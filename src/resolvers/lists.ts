@@ -4,7 +4,7 @@ import type { Context } from "../context";
 import { Event } from "../entities";
 import { pageRequest } from "../db/keyset";
 import type { ListSpec } from "../db/lists";
-import type { EventAnchor } from "../db/store";
+import type { EventAnchor, EventListShape } from "../db/store";
 import { UserInputError } from "../schema/errors";
 import type { ConnectionData } from "../schema/connection";
 import { EventConnection } from "./connections";
@@ -44,7 +44,7 @@ export function eventsConnection(
 ) {
   checkFilterLists(args.filter ?? {});
   const direction = args.orderBy?.direction ?? OrderDirection.DESC;
-  const spec = ctx.store.eventList(anchor, args.filter, direction, eventProperties(info));
+  const spec = ctx.store.eventList(anchor, args.filter, direction, eventListShape(info));
   return connection(ctx, EventConnection, Event, spec, args, parent);
 }
 
@@ -66,14 +66,19 @@ const EVENT_RESOLVED: Readonly<Record<string, readonly string[]>> = {
   definition: ["eventName"],
 };
 
-/** The Event properties the selection of an event connection reads; other fields are columns of their name. */
-function eventProperties(info: GraphQLResolveInfo): Set<string> {
+/**
+ * What the selection of an event connection reads: the Event properties (other fields are
+ * columns of their name), and the identity with the page when it asks for `userIdentity`
+ * (one statement instead of two, and a node that resolves without waiting on a loader).
+ */
+function eventListShape(info: GraphQLResolveInfo): EventListShape {
+  const fields = connectionNodeFields(info);
   const properties = new Set(EVENT_ROW_BASE);
-  for (const field of connectionNodeFields(info)) {
+  for (const field of fields) {
     const needs = Object.hasOwn(EVENT_RESOLVED, field) ? EVENT_RESOLVED[field] : [field];
     for (const property of needs) properties.add(property);
   }
-  return properties;
+  return { properties, identity: fields.has("userIdentity") };
 }
 
 /** Filter lists are bound parameters: keep statements to a sane size. */
