@@ -157,7 +157,7 @@ const specKeys = new WeakMap<ListSpec | CountsSpec, string>();
 function specKey(spec: ListSpec | CountsSpec): string {
   let key = specKeys.get(spec);
   if (key === undefined) {
-    key = JSON.stringify(spec);
+    key = ("key" in spec && spec.key) || JSON.stringify(spec);
     specKeys.set(spec, key);
   }
   return key;

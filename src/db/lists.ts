@@ -13,6 +13,8 @@ export type QueryFn = (text: string, params: unknown[]) => Promise<Array<Record<
 export interface ListSpec {
   /** Cursor tag: a cursor of another list or order is rejected. */
   tag: string;
+  /** What identifies the list, when its builder has it already (else its JSON is used). */
+  key?: string;
   select: string;
   /** True when `select` reads only some columns: its rows must not serve lookups of whole rows. */
   partial?: boolean;

@@ -261,7 +261,7 @@ export class Store {
     const key = `${anchor} ${direction} ${JSON.stringify(filter ?? null)} ${columns?.join(",") ?? "*"} ${identity}`;
     let spec = this.eventLists.get(key);
     if (!spec) {
-      spec = this.buildEventList(anchor, filter, direction, columns, identity);
+      spec = { ...this.buildEventList(anchor, filter, direction, columns, identity), key: `events ${key}` };
       this.eventLists.set(key, spec);
     }
     return spec;

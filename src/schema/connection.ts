@@ -36,6 +36,19 @@ export interface Edge<T> {
   node: T;
 }
 
+/** An edge whose cursor is encoded when it is read (most queries never ask for it). */
+class PageEdge<T> implements Edge<T> {
+  constructor(
+    private readonly page: Page<T>,
+    private readonly index: number,
+    readonly node: T,
+  ) {}
+
+  get cursor(): string {
+    return this.page.cursorOf(this.index);
+  }
+}
+
 /**
  * Builds `<Name>Connection` and `<Name>Edge` for a node type. Cursors are keyset cursors:
  * a page stays stable while new items arrive. `totalCount` costs a COUNT and runs only
@@ -63,13 +76,8 @@ export function Connection<T extends object>(nodeType: ClassType<T>, name: strin
 
     @Field(() => [EdgeType], { description: `The ${plural} of this page, each with its cursor.` })
     get edges(): Edge<T>[] {
-      const { nodes, cursorOf } = this.data.page;
-      return nodes.map((node, index) => ({
-        node,
-        get cursor() {
-          return cursorOf(index);
-        },
-      }));
+      const page = this.data.page;
+      return page.nodes.map((node, index) => new PageEdge(page, index, node));
     }
 
     @Field(() => [nodeType], { description: `The ${plural} of this page, without cursors.` })
