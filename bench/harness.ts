@@ -35,7 +35,7 @@ import {
   type IngestRun,
   type Server,
 } from "./children";
-import { cpuSeconds, runLoad, type LoadResult } from "./load";
+import { cpuSeconds, runAlternating, runLoad, type LoadResult } from "./load";
 import {
   OPERATIONS,
   mulberry32,
@@ -62,6 +62,11 @@ export interface BenchOptions {
   days: number;
   /** Seconds of each measured load step. */
   duration: number;
+  /**
+   * Turns a step is cut into: TrailGraph and the raw server take duration/slices seconds at a
+   * time, alternately (default 5).
+   */
+  slices?: number;
   /** Seconds of load before the measured steps of each operation and server (discarded). */
   warmup: number;
   connections: number[];
@@ -239,6 +244,7 @@ const STATEMENT_SAMPLES = 20;
 export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
   const options = {
     keep: false,
+    slices: 5,
     variableSets: 1000,
     bigFileBytes: 0,
     profileOperations: OPERATIONS.map((op) => op.key),
@@ -355,6 +361,7 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
         seed: options.seed,
         days: options.days,
         duration: options.duration,
+        slices: options.slices,
         warmup: options.warmup,
         connections: options.connections,
         profile: options.profile,
@@ -521,23 +528,18 @@ async function benchSize(run: SizeRun): Promise<SizeReport> {
     const runs: LoadPair[] = [];
     for (const connections of options.connections) {
       const where = `${label} events: `;
-      const tgResult = checked(
-        await runLoad(tg.url, opBodies, connections, options.duration, { server: tg.pid, database: run.databasePid }),
-        "trailgraph",
-        op.key,
-        run.failures,
-        where,
+      const [tgMeasured, rawMeasured] = await runAlternating(
+        [
+          { url: tg.url, measured: { server: tg.pid, database: run.databasePid } },
+          { url: rawServer.url, measured: { server: rawServer.pid, database: run.databasePid } },
+        ],
+        opBodies,
+        connections,
+        options.duration,
+        options.slices,
       );
-      const rawResult = checked(
-        await runLoad(rawServer.url, opBodies, connections, options.duration, {
-          server: rawServer.pid,
-          database: run.databasePid,
-        }),
-        "raw",
-        op.key,
-        run.failures,
-        where,
-      );
+      const tgResult = checked(tgMeasured, "trailgraph", op.key, run.failures, where);
+      const rawResult = checked(rawMeasured, "raw", op.key, run.failures, where);
       const pair = {
         connections,
         trailgraph: tgResult,

@@ -60,6 +60,28 @@ const CLOCK_TICKS = 100;
 
 const GRAPHQL_ERRORS = /"errors":\s*\[/;
 
+/** One server under load: where to send, and which processes' CPU time to measure. */
+export interface LoadTarget {
+  url: string;
+  measured?: Measured;
+}
+
+/** What the slices of one target add up to. */
+interface Tally {
+  seconds: number;
+  latencies: number[];
+  graphqlErrors: number;
+  firstError: string | null;
+  bodyBytes: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  /** CPU seconds of the server and of the database during the slices; null once one was unreadable. */
+  cpu: [number | null, number | null];
+  /** Next request body to send: each target walks the same sequence. */
+  next: number;
+}
+
 export async function runLoad(
   url: string,
   bodies: readonly string[],
@@ -67,17 +89,62 @@ export async function runLoad(
   seconds: number,
   measured: Measured = {},
 ): Promise<LoadResult> {
-  if (!/^http:\/\/127\.0\.0\.1:/.test(url)) throw new Error(`load goes to loopback only, not ${url}`);
-  let next = 0;
-  let graphqlErrors = 0;
-  let firstError: string | null = null;
-  const latencies: number[] = [];
-  let bodyBytes = 0;
+  const [result] = await runAlternating([{ url, measured }], bodies, connections, seconds, 1);
+  return result;
+}
+
+/**
+ * The same load on several servers, `seconds` each, in `slices` turns: each server gets
+ * seconds/slices at a time, one after the other, and its figures are those of all its
+ * slices together (percentiles over all its requests). Whatever else the machine does in a
+ * burst of a few seconds then falls on every server alike, where back-to-back steps of
+ * the whole duration would give it to one of them.
+ */
+export async function runAlternating(
+  targets: readonly LoadTarget[],
+  bodies: readonly string[],
+  connections: number,
+  seconds: number,
+  slices: number,
+): Promise<LoadResult[]> {
+  for (const { url } of targets) {
+    if (!/^http:\/\/127\.0\.0\.1:/.test(url)) throw new Error(`load goes to loopback only, not ${url}`);
+  }
+  if (!(Number.isSafeInteger(slices) && slices >= 1))
+    throw new Error(`slices must be a whole number ≥ 1, got ${slices}`);
+  const tallies: Tally[] = targets.map(() => ({
+    seconds: 0,
+    latencies: [],
+    graphqlErrors: 0,
+    firstError: null,
+    bodyBytes: 0,
+    errors: 0,
+    timeouts: 0,
+    non2xx: 0,
+    cpu: [0, 0],
+    next: 0,
+  }));
+  for (let slice = 0; slice < slices; slice++) {
+    for (const [index, target] of targets.entries()) {
+      await loadSlice(target, bodies, connections, seconds / slices, tallies[index]);
+    }
+  }
+  return tallies.map((tally) => summarize(tally, connections));
+}
+
+async function loadSlice(
+  target: LoadTarget,
+  bodies: readonly string[],
+  connections: number,
+  seconds: number,
+  tally: Tally,
+): Promise<void> {
+  const measured = target.measured ?? {};
   const cpuBefore = [cpuSeconds(measured.server), cpuSeconds(measured.database)];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
-        url,
+        url: target.url,
         connections,
         duration: seconds,
         // Slow answers are latency, not errors: a 64-connection queue on a 10-connection pool
@@ -87,14 +154,14 @@ export async function runLoad(
         headers: { "content-type": "application/json" },
         requests: [
           {
-            setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+            setupRequest: (request) => ({ ...request, body: bodies[tally.next++ % bodies.length] }),
             onResponse: (status, body) => {
-              bodyBytes += Buffer.byteLength(body);
+              tally.bodyBytes += Buffer.byteLength(body);
               if (status < 200 || status >= 300) {
-                firstError ??= `HTTP ${status}: ${body.slice(0, 500)}`;
+                tally.firstError ??= `HTTP ${status}: ${body.slice(0, 500)}`;
               } else if (GRAPHQL_ERRORS.test(body)) {
-                graphqlErrors++;
-                firstError ??= body.slice(0, 500);
+                tally.graphqlErrors++;
+                tally.firstError ??= body.slice(0, 500);
               }
             },
           },
@@ -103,32 +170,40 @@ export async function runLoad(
       (error: unknown, done: autocannon.Result) => (error ? reject(error) : resolve(done)),
     );
     instance.on("response", (_client, status, _bytes, responseTime) => {
-      if (status >= 200 && status < 300) latencies.push(responseTime);
+      if (status >= 200 && status < 300) tally.latencies.push(responseTime);
     });
   });
   const cpuAfter = [cpuSeconds(measured.server), cpuSeconds(measured.database)];
-  const sorted = Float64Array.from(latencies).sort();
-  const ok = Math.max(0, sorted.length - graphqlErrors);
-  const perRequest = (i: number) => {
-    const [before, after] = [cpuBefore[i], cpuAfter[i]];
-    return before === null || after === null || ok === 0 ? null : ((after - before) * 1000) / ok;
-  };
+  for (const i of [0, 1] as const) {
+    const [before, after, sum] = [cpuBefore[i], cpuAfter[i], tally.cpu[i]];
+    tally.cpu[i] = before === null || after === null || sum === null ? null : sum + (after - before);
+  }
+  tally.seconds += result.duration;
+  tally.errors += result.errors;
+  tally.timeouts += result.timeouts;
+  tally.non2xx += result.non2xx;
+}
+
+function summarize(tally: Tally, connections: number): LoadResult {
+  const sorted = Float64Array.from(tally.latencies).sort();
+  const ok = Math.max(0, sorted.length - tally.graphqlErrors);
+  const perRequest = (cpu: number | null) => (cpu === null || ok === 0 ? null : (cpu * 1000) / ok);
   return {
     connections,
-    seconds: result.duration,
+    seconds: tally.seconds,
     requests: ok,
-    requestsPerSecond: ok / result.duration,
+    requestsPerSecond: ok / tally.seconds,
     p50: quantile(sorted, 0.5),
     p99: quantile(sorted, 0.99),
     mean: sorted.length ? sorted.reduce((sum, value) => sum + value, 0) / sorted.length : NaN,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    non2xx: result.non2xx,
-    graphqlErrors,
-    firstError,
-    serverCpuMs: perRequest(0),
-    databaseCpuMs: perRequest(1),
-    bytesPerResponse: sorted.length > 0 ? bodyBytes / sorted.length : 0,
+    errors: tally.errors,
+    timeouts: tally.timeouts,
+    non2xx: tally.non2xx,
+    graphqlErrors: tally.graphqlErrors,
+    firstError: tally.firstError,
+    serverCpuMs: perRequest(tally.cpu[0]),
+    databaseCpuMs: perRequest(tally.cpu[1]),
+    bytesPerResponse: sorted.length > 0 ? tally.bodyBytes / sorted.length : 0,
   };
 }
 

@@ -156,8 +156,8 @@ export function renderMarkdown(report: BenchReport, options: RenderOptions): str
   push(
     "## GraphQL over HTTP",
     "",
-    `autocannon on 127.0.0.1, POST /graphql, ${report.options.duration} s per step after a ${report.options.warmup} s warm-up ` +
-      `of each server per operation; requests rotate through ${n(report.options.variableSets)} variable sets drawn from ` +
+    `autocannon on 127.0.0.1, POST /graphql, ${report.options.duration} s per step and server after a ${report.options.warmup} s warm-up ` +
+      `of each server per operation${sliced(report.options.slices ?? 1, report.options.duration)}; requests rotate through ${n(report.options.variableSets)} variable sets drawn from ` +
       "the dataset (accounts weighted by their number of events, real event IDs, 7-day windows inside the data, and for " +
       "the counts 90 whole UTC days ending at a UTC midnight inside the data). Limit: bench/raw-server.ts, node:http " +
       "with a mysql2 pool of the same size " +
@@ -452,4 +452,14 @@ export function renderSummary(report: BenchReport): string {
   lines.push(`targets at ${n(report.targetEvents)} events:`);
   for (const t of report.targets) lines.push(`  ${t.met ? "met   " : "MISSED"}  ${t.target}: ${t.measured}`);
   return lines.join("\n");
+}
+
+/** How a step's time was cut between the two servers. */
+function sliced(slices: number, duration: number): string {
+  if (slices <= 1) return " (TrailGraph's step, then raw's)";
+  return (
+    `, in ${slices} turns of ${n(duration / slices)} s taken alternately by TrailGraph and the raw server ` +
+    "(a burst of load from elsewhere on the machine then falls on both alike); each server's figures are those of " +
+    "all its turns together"
+  );
 }

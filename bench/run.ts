@@ -6,6 +6,7 @@
  *   --huge                   add 10,000,000 events
  *   --accounts 200 --seed 4 --days 30
  *   --duration 10            seconds per load step;  --warmup 3  seconds of warm-up
+ *   --slices 5               each step in this many turns, TrailGraph and raw alternately
  *   --connections 1,16,64
  *   --no-profile             skip the CPU profiles and query plans (largest size)
  *   --big-file-bytes 1073741824  size of the single large JSON lines file and JSON array file
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
       days: { type: "string", default: "30" },
       duration: { type: "string", default: "10" },
       warmup: { type: "string", default: "3" },
+      slices: { type: "string", default: "5" },
       connections: { type: "string", default: "1,16,64" },
       "no-profile": { type: "boolean", default: false },
       "big-file-bytes": { type: "string", default: String(2 ** 30) },
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
     seed: Number(values.seed),
     days: positive("--days", values.days, false),
     duration: positive("--duration", values.duration),
+    slices: positive("--slices", values.slices),
     warmup,
     connections: list("--connections", values.connections),
     profile: !values["no-profile"],
