@@ -30,6 +30,7 @@ export interface ProfileSummary {
 }
 
 const NODE_CORE = "Node core (http, net, streams, native I/O)";
+const GENERATED = "generated code (graphql-jit operations, hydrators, mysql2 row parsers)";
 
 const LAYERS: Array<[RegExp, string]> = [
   [/node_modules\/(@apollo|@graphql-tools|@josephg|lru-cache\/.*apollo)/, "Apollo Server"],
@@ -57,6 +58,9 @@ function layerOf(frame: ProfileNode["callFrame"]): string {
   if (frame.functionName === "(idle)") return "(idle)";
   if (frame.functionName === "(root)") return "(root)";
   if (frame.functionName === "(program)") return "V8 (program: compiler, runtime)";
+  // Code made at run time with `new Function` has no script either, but has lines: graphql-jit's
+  // compiled operations, the Store's compiled hydrators, mysql2's row parsers.
+  if (frame.url === "" && frame.lineNumber > 0) return GENERATED;
   // Native bindings without a script: socket writes (writeBuffer, writev), microtask runs...
   if (frame.url === "") return NODE_CORE;
   for (const [pattern, layer] of LAYERS) if (pattern.test(frame.url)) return layer;

@@ -5,7 +5,10 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 type Gateway = ApolloServerOptionsWithGateway<never>["gateway"];
 type Executor = NonNullable<Awaited<ReturnType<Gateway["load"]>>["executor"]>;
 
-/** The run of an operation that compiles it: a query sent once is not worth compiling (more than 1). */
+/**
+ * An operation is compiled on its COMPILE_AFTER-th run: compiling costs more than executing
+ * once, so an operation sent once stays on graphql-js.
+ */
 export const COMPILE_AFTER = 2;
 
 interface DocumentState {
@@ -51,7 +54,8 @@ export function compilingExecutor(schema: GraphQLSchema): Executor {
     if (compiled) {
       // Variables are coerced by graphql-js, with its errors: graphql-jit's coercion does not
       // apply the default values of input object fields (EventOrder.field) and reports errors
-      // Apollo cannot format. Coerced values coerce again to themselves.
+      // Apollo cannot format. Coerced values coerce again to themselves (DateTime takes a Date,
+      // and every enum's values are its names).
       const coerced = getVariableValues(schema, request.operation.variableDefinitions ?? [], variables);
       if (coerced.errors) return { errors: coerced.errors };
       return (await compiled.query(undefined, context, coerced.coerced)) as ExecutionResult;
