@@ -40,12 +40,9 @@ const ORDERS_PAGE = 20;
 const RESOURCE_EVENTS_PAGE = 5;
 const COUNTS = 10;
 /** The columns of `resources` as TrailGraph selects them beside an order item's. */
-const ITEM_RESOURCE_COLUMNS = ["pk", "type", "resource_id", "account_id", "first_seen_at"]
-  .map((column) => `r.${column} AS r__${column}`)
-  .join(", ");
-
+const ITEM_RESOURCE_COLUMNS = aliased("r", ["pk", "type", "resource_id", "account_id", "first_seen_at"]);
 /** The columns of `identities` as TrailGraph selects them beside an event's in a list. */
-const EVENT_IDENTITY_COLUMNS = [
+const EVENT_IDENTITY_COLUMNS = aliased("ui", [
   "pk",
   "identity_key",
   "type",
@@ -53,9 +50,12 @@ const EVENT_IDENTITY_COLUMNS = [
   "principal_id",
   "user_name",
   "access_key_id",
-]
-  .map((column) => `ui.${column} AS ui__${column}`)
-  .join(", ");
+]);
+
+/** `alias.column AS alias__column, ...`: a joined table's columns as the Store's Hydrator.columns() names them. */
+function aliased(alias: string, columns: string[]): string {
+  return columns.map((column) => `${alias}.${column} AS ${alias}__${column}`).join(", ");
+}
 
 async function accountEventsWindow(v: Variables, query: QueryFn) {
   // The page with each event's identity, in one statement.

@@ -52,6 +52,16 @@ export class Hydrator {
     return rows.map((row) => hydrate(row) as T);
   }
 
+  /**
+   * The rows' second table, selected under `prefix` by `columns()` through a LEFT JOIN: an
+   * entity per row, or null where the join found none (its primary key column is null).
+   */
+  hydrateJoined<T>(entity: new () => T, rows: Array<Record<string, unknown>>, prefix: string): Array<T | null> {
+    const key = prefix + this.dataSource.getMetadata(entity).primaryColumns[0].databaseName;
+    const entities = this.hydrateAll(entity, rows, prefix);
+    return rows.map((row, index) => (row[key] == null ? null : entities[index]));
+  }
+
   private hydratorFor(entity: new () => unknown, prefix: string, row: Record<string, unknown>): RowHydrator {
     let byShape = this.compiled.get(entity);
     if (!byShape) this.compiled.set(entity, (byShape = new Map()));

@@ -22,7 +22,7 @@ export interface ListSpec {
   /**
    * A row joined to each row of a page (`LEFT JOIN …`, its columns in `select` under
    * `prefix`): a related row the query asks for, read with the page and hydrated into
-   * `property` of each node (null when its `pk` column is null). Counts leave it out.
+   * `property` of each node (null where the join found none). Counts leave it out.
    */
   join?: JoinedRow;
   where: Sql[];

@@ -240,8 +240,8 @@ export class Store {
       [...(scope?.params ?? []), ...where.params],
     );
     const items = this.hydrator.hydrateAll(OrderItem, rows);
-    const resources = this.hydrator.hydrateAll(ReferencedResource, rows, ITEM_RESOURCE);
-    return rows.map((row, index) => [items[index], row[`${ITEM_RESOURCE}pk`] == null ? null : resources[index]]);
+    const resources = this.hydrator.hydrateJoined(ReferencedResource, rows, ITEM_RESOURCE);
+    return items.map((item, index) => [item, resources[index]]);
   }
 
   // ---- keyset-paged lists ----
@@ -411,11 +411,8 @@ export class Store {
     for (const [key, { rows, ...info }] of raw) {
       const nodes = this.hydrator.hydrateAll(entity, rows);
       if (join) {
-        const present = `${join.prefix}pk`;
-        const joined = this.hydrator.hydrateAll(join.entity, rows, join.prefix);
-        for (let i = 0; i < rows.length; i++) {
-          (nodes[i] as Record<string, unknown>)[join.property] = rows[i][present] == null ? null : joined[i];
-        }
+        const joined = this.hydrator.hydrateJoined(join.entity, rows, join.prefix);
+        nodes.forEach((node, index) => ((node as Record<string, unknown>)[join.property] = joined[index]));
       }
       pages.set(key, { ...info, nodes });
     }
