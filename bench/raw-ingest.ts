@@ -2,7 +2,7 @@
  * The limit for the ingest figure: the rows TrailGraph's writer stores for a dataset, written
  * by plain mysql2 multi-row INSERTs of 1,000 rows a statement into the same (freshly migrated)
  * tables, with the same statement heads (insert-or-ignore on natural keys, the same upserts
- * for accounts, orders and order items, and for the daily rollup of eventCounts, which the
+ * for accounts, orders and order items, and for the daily and period rollups of eventCounts, which the
  * writer adds to per batch of 1,000 events: the rows of each 1,000 events here).
  *
  * Only the INSERTs are timed. Generating the events, `normalizeEvent` and turning the events
@@ -11,7 +11,7 @@
  * table carries exactly 1,000 rows. One connection, autocommit, as one loader would run.
  */
 import { createConnection, type Connection } from "mysql2/promise";
-import { DAILY_COUNT_COLUMNS, DailyCounts } from "../src/db/daily-counts";
+import { DAILY_COUNT_COLUMNS, DailyCounts, PERIOD_COUNT_COLUMNS } from "../src/db/daily-counts";
 import { mergeOrder } from "../src/ingest/writer";
 import { trailgraph, type GenerateOptions, type NormalizedEvent } from "./trailgraph";
 
@@ -127,6 +127,11 @@ export async function rawIngest(
     // The writer's upsert: add the new events' counts.
     " ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
   );
+  const periodCounts = new TableBuffer(
+    "event_period_counts",
+    "INSERT INTO event_period_counts",
+    " ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+  );
   const tables = [
     accounts,
     identities,
@@ -138,6 +143,7 @@ export async function rawIngest(
     orderItems,
     eventOrders,
     dailyCounts,
+    periodCounts,
   ];
   const [columnRows] = (await connection.query(
     "SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY ORDINAL_POSITION",
@@ -184,6 +190,9 @@ export async function rawIngest(
   const flush = async (all: boolean) => {
     for (const row of newCounts.rows()) {
       dailyCounts.rows.push(Object.fromEntries(DAILY_COUNT_COLUMNS.map((column, index) => [column, row[index]])));
+    }
+    for (const row of newCounts.periodRows()) {
+      periodCounts.rows.push(Object.fromEntries(PERIOD_COUNT_COLUMNS.map((column, index) => [column, row[index]])));
     }
     newCounts.clear();
     if (all || pendingOrders.rows.size >= ROWS_PER_STATEMENT) pendingOrders.drain();
@@ -360,4 +369,5 @@ export const TABLES = [
   "order_items",
   "event_orders",
   "event_daily_counts",
+  "event_period_counts",
 ] as const;

@@ -9,6 +9,7 @@
  * `bench/raw-server.ts` serves it over node:http; the harness also runs it in-process to check
  * that both answer the same JSON and to EXPLAIN its statements.
  */
+import { coverDays } from "../src/db/daily-counts";
 import type { OpKey, Variables } from "./operations";
 
 export type Row = Record<string, unknown>;
@@ -179,15 +180,49 @@ async function resourceEventPages(parents: number[], query: QueryFn): Promise<Ma
 
 /**
  * The benchmark's windows are whole UTC days (bench/operations.ts), which TrailGraph reads from
- * the daily rollup alone; a partial first or last day would add a branch counted from events,
- * which this mirror does not send (it refuses such a window).
+ * the rollups alone: the days and periods that cover the window (`coverDays`, the same split
+ * TrailGraph makes), one GROUP BY on each rollup table that has a part of it, summed. A partial
+ * first or last day would add a branch counted from events, which this mirror does not send
+ * (it refuses such a window).
  */
 async function accountEventCounts(v: Variables, query: QueryFn) {
   if (!(await accountExists(v.a, query))) return { account: null };
-  const rows = await query(
-    `SELECT d.account_id AS _parent, d.value AS k, SUM(d.n) AS n FROM event_daily_counts d WHERE (d.field = ?) AND (d.day >= ?) AND (d.day < ?) AND (d.account_id = ?) GROUP BY d.account_id, d.value ORDER BY n DESC, k LIMIT ${COUNTS}`,
-    ["EVENT_NAME", utcDay(v.from90), utcDay(v.to), v.a],
-  );
+  const cover = coverDays(utcDay(v.from90), utcDay(v.to));
+  const member = (
+    table: string,
+    column: string,
+    ranges: Array<{ span?: number; from: string | null; to: string | null }>,
+    n: string,
+  ) => {
+    const params: unknown[] = ["EVENT_NAME"];
+    const alternatives = ranges.map((range) => {
+      const bounds: string[] = [];
+      if (range.span !== undefined) bounds.push("(d.span = ?)");
+      if (range.from !== null) bounds.push(`(${column} >= ?)`);
+      if (range.to !== null) bounds.push(`(${column} < ?)`);
+      params.push(...[range.span, range.from, range.to].filter((value) => value != null));
+      return `(${bounds.join(" AND ")})`;
+    });
+    params.push(v.a);
+    return {
+      text: `SELECT d.account_id AS _parent, d.value AS k, SUM(d.n) AS ${n} FROM ${table} d WHERE (d.field = ?) AND (${alternatives.join(" OR ")}) AND (d.account_id = ?) GROUP BY d.account_id, d.value`,
+      params,
+    };
+  };
+  const members = (n: string) => [
+    ...(cover.days.length ? [member("event_daily_counts", "d.day", cover.days, n)] : []),
+    ...(cover.periods.length ? [member("event_period_counts", "d.start_day", cover.periods, n)] : []),
+  ];
+  const only = members("n");
+  const rows =
+    only.length === 1
+      ? await query(`${only[0].text} ORDER BY n DESC, k LIMIT ${COUNTS}`, only[0].params)
+      : await query(
+          `SELECT u._parent AS _parent, u.k, SUM(u.c) AS n FROM (${members("c")
+            .map((m) => m.text)
+            .join(" UNION ALL ")}) u GROUP BY u._parent, u.k ORDER BY n DESC, u.k LIMIT ${COUNTS}`,
+          members("c").flatMap((m) => m.params),
+        );
   // The rollup's '' stands for null.
   const counts = rows.map((row) => ({
     key: row.k === null || row.k === "" ? null : String(row.k),

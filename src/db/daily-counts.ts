@@ -1,8 +1,10 @@
 /**
- * The daily rollup behind `eventCounts`: `event_daily_counts` holds, per owning account,
- * UTC day, field and value, how many events there are. The writer adds the events each
- * batch really inserted (same transaction); `Store.topValues` sums whole days from it and
- * counts the partial first and last day from `events`.
+ * The rollups behind `eventCounts`: `event_daily_counts` holds, per owning account, UTC day,
+ * field and value, how many events there are; `event_period_counts` holds the same counts per
+ * period of 8 and of 64 days (`PERIOD_SPANS`), so that a long window reads a few periods
+ * instead of every day (`coverDays`). The writer adds the events each batch really inserted
+ * to both (same transaction); `Store.topValues` sums whole days from them and counts the
+ * partial first and last day from `events`.
  *
  * Encoding: `value` and `account_id` are NOT NULL (they are part of the primary key), and
  * the empty string stands for null: no value, or no owning account. The normaliser never
@@ -12,6 +14,17 @@
 import type { NormalizedEvent } from "../ingest/normalize";
 
 export const DAILY_COUNTS_TABLE = "event_daily_counts";
+export const PERIOD_COUNTS_TABLE = "event_period_counts";
+
+/**
+ * The lengths of the periods in `event_period_counts`, in days, longest first. A period of
+ * `span` days starts on a day number (days since 1970-01-01) divisible by `span`, and each
+ * span divides the longer ones, so periods nest: a window of whole days is covered by at most
+ * runs of shorter periods, then days, on each side of a run of the longest periods that
+ * fit. A 90-day window reads at most 20 days or periods instead of 90; a year, at most 29
+ * instead of 365 (src/db/daily-counts.spec.ts).
+ */
+export const PERIOD_SPANS = [64, 8] as const;
 
 /** What `value` (and `account_id`) hold for a null. */
 export const NO_VALUE = "";
@@ -38,8 +51,10 @@ export function isDailyCountField(field: string): field is DailyCountField {
   return Object.hasOwn(DAILY_COUNT_FIELDS, field);
 }
 
-/** Columns of a rollup row, in the order `DailyCounts.rows()` gives them. */
+/** Columns of a daily rollup row, in the order `DailyCounts.rows()` gives them. */
 export const DAILY_COUNT_COLUMNS = ["account_id", "field", "day", "value", "n"] as const;
+/** Columns of a period rollup row, in the order `DailyCounts.periodRows()` gives them. */
+export const PERIOD_COUNT_COLUMNS = ["account_id", "field", "span", "start_day", "value", "n"] as const;
 
 const DAY_MS = 86_400_000;
 
@@ -47,6 +62,18 @@ const DAY_MS = 86_400_000;
 export function utcDay(time: Date | number): string {
   return new Date(typeof time === "number" ? time : time.getTime()).toISOString().slice(0, 10);
 }
+
+/** A `YYYY-MM-DD` day as its number of days since 1970-01-01. */
+export function dayNumber(day: string): number {
+  return Date.parse(`${day}T00:00:00Z`) / DAY_MS;
+}
+
+/** The first day of the period of `span` days that holds `day`. */
+export function periodStart(day: string, span: number): string {
+  return utcDay(Math.floor(dayNumber(day) / span) * span * DAY_MS);
+}
+
+const compareKeys = ([a]: [string, number], [b]: [string, number]) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Counts of a set of events by (account, field, day, value), to be added to the table. */
 export class DailyCounts {
@@ -70,12 +97,27 @@ export class DailyCounts {
    * lock shared rows in the same order.
    */
   rows(): Array<[string, string, string, string, number]> {
-    return [...this.counts]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, n]) => {
-        const [accountId, field, day, value] = key.split("\u0000");
-        return [accountId, field, day, value, n];
-      });
+    return [...this.counts].sort(compareKeys).map(([key, n]) => {
+      const [accountId, field, day, value] = key.split("\u0000");
+      return [accountId, field, day, value, n];
+    });
+  }
+
+  /** Rows `[account_id, field, span, start_day, value, n]` of every span, in key order. */
+  periodRows(): Array<[string, string, number, string, string, number]> {
+    const periods = new Map<string, number>();
+    for (const [key, n] of this.counts) {
+      const [accountId, field, day, value] = key.split("\u0000");
+      for (const span of PERIOD_SPANS) {
+        // Spans of one width sort together: zero-padded, as the key is compared as text.
+        const period = `${accountId}\u0000${field}\u0000${String(span).padStart(5, "0")}\u0000${periodStart(day, span)}\u0000${value}`;
+        periods.set(period, (periods.get(period) ?? 0) + n);
+      }
+    }
+    return [...periods].sort(compareKeys).map(([key, n]) => {
+      const [accountId, field, span, start, value] = key.split("\u0000");
+      return [accountId, field, Number(span), start, value, n];
+    });
   }
 
   clear(): void {
@@ -114,4 +156,43 @@ export function splitWindow(from: Date | null | undefined, to: Date | null | und
     days: { from: start === null ? null : utcDay(start), to: end === null ? null : utcDay(end) },
     partial,
   };
+}
+
+/** A run of whole days `[from, to)` (`YYYY-MM-DD`; null: unbounded on that side). */
+export interface DayRange {
+  from: string | null;
+  to: string | null;
+}
+
+/** Where the rollups hold a run of whole days: runs of days, and runs of periods of a span. */
+export interface DayCover {
+  days: DayRange[];
+  periods: Array<DayRange & { span: number }>;
+}
+
+/**
+ * The fewest rollup rows' worth of days and periods (`PERIOD_SPANS`) that make up the whole
+ * days `[from, to)` exactly: the longest periods that fit, then shorter ones, then days, on
+ * each side. A period's range bounds its `start_day`. An unbounded side is read from the
+ * longest periods.
+ */
+export function coverDays(from: string | null, to: string | null): DayCover {
+  const cover: DayCover = { days: [], periods: [] };
+  const day = (n: number | null) => (n === null ? null : utcDay(n * DAY_MS));
+  const visit = (lo: number | null, hi: number | null, spans: readonly number[]): void => {
+    if (lo !== null && hi !== null && lo >= hi) return;
+    const [span, ...shorter] = spans;
+    if (span === undefined) {
+      cover.days.push({ from: day(lo), to: day(hi) });
+      return;
+    }
+    const start = lo === null ? null : Math.ceil(lo / span) * span;
+    const end = hi === null ? null : Math.floor(hi / span) * span;
+    if (start !== null && end !== null && start >= end) return visit(lo, hi, shorter);
+    cover.periods.push({ span, from: day(start), to: day(end) });
+    if (lo !== null && start !== null) visit(lo, start, shorter);
+    if (hi !== null && end !== null) visit(end, hi, shorter);
+  };
+  visit(from === null ? null : dayNumber(from), to === null ? null : dayNumber(to), PERIOD_SPANS);
+  return cover;
 }

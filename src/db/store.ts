@@ -1,13 +1,21 @@
 import type { DataSource } from "typeorm";
 import { Account, Event, EventPayload, Order, OrderItem, ReferencedResource, UserIdentity } from "../entities";
-import { DAILY_COUNTS_TABLE, isDailyCountField, NO_VALUE, splitWindow } from "./daily-counts";
+import {
+  coverDays,
+  DAILY_COUNTS_TABLE,
+  type DayRange,
+  isDailyCountField,
+  NO_VALUE,
+  PERIOD_COUNTS_TABLE,
+  splitWindow,
+} from "./daily-counts";
 import { dialectOf, type Dialect } from "./dialect";
 import { Hydrator } from "./hydrate";
 import { encodeCursor, type Direction, type PageRequest, type SortColumn } from "./keyset";
 import { countRows, fetchPages, parentKey, type JoinedRow, type ListSpec, type QueryFn, type RawPage } from "./lists";
 import { readerOf } from "./reader";
 import type { TenantScope } from "./scope";
-import { and, inList, sql, type Sql } from "./sql";
+import { and, inList, or, sql, type Sql } from "./sql";
 
 /** Event filter values: fields combine with AND, values within a list with OR. */
 export interface EventFilterValues {
@@ -64,9 +72,14 @@ export type EventGroupField = keyof typeof EVENT_GROUP_COLUMNS;
 /** Filter fields the daily rollup can serve (with the tenant scope): the window and accounts. */
 const ROLLUP_FILTER_FIELDS = new Set(["from", "to", "accountIds"]);
 
-/** Whole days from `event_daily_counts d` (`where`), and partial days from `events e` (one condition list each). */
+/**
+ * Whole days from the rollups (`event_daily_counts d`, `event_period_counts d`: conditions
+ * for each, null when that table has no part of the window) and partial days from `events e`
+ * (one condition list each).
+ */
 interface RollupPlan {
-  where: Sql[];
+  days: Sql[] | null;
+  periods: Sql[] | null;
   partial: Sql[][];
 }
 
@@ -456,21 +469,35 @@ export class Store {
     );
     const split = windowOnly ? splitWindow(f.from, f.to) : null;
     if (!split?.days) return null;
-    const where: Sql[] = [sql("d.field = ?", by)];
-    if (split.days.from !== null) where.push(sql("d.day >= ?", split.days.from));
-    if (split.days.to !== null) where.push(sql("d.day < ?", split.days.to));
     // `''` is the rollup's "no account": no list of accounts names it.
     const accountIds = f.accountIds?.length ? f.accountIds : null;
-    if (accountIds) where.push(inList("d.account_id", accountIds));
-    where.push(...this.scope.restrict("d.account_id"));
+    const owners: Sql[] = [];
+    if (accountIds) owners.push(inList("d.account_id", accountIds));
+    owners.push(...this.scope.restrict("d.account_id"));
     if (accountIds?.includes(NO_VALUE) || (!this.scope.unrestricted && this.scope.allows(NO_VALUE))) {
-      where.push(sql("d.account_id <> ?", NO_VALUE));
+      owners.push(sql("d.account_id <> ?", NO_VALUE));
     }
+    /** `(range) OR (range) ...` on a rollup's day column, with the field and the owners. */
+    const within = <R extends DayRange>(ranges: R[], column: string, extra: (range: R) => Sql[]): Sql[] | null => {
+      if (ranges.length === 0) return null;
+      const alternatives = ranges.map((range) => {
+        const bounds = extra(range);
+        if (range.from !== null) bounds.push(sql(`${column} >= ?`, range.from));
+        if (range.to !== null) bounds.push(sql(`${column} < ?`, range.to));
+        return and(bounds);
+      });
+      return [sql("d.field = ?", by), or(alternatives), ...owners];
+    };
+    const cover = coverDays(split.days.from, split.days.to);
     const partial = split.partial.map((part) => [
       ...this.eventFilter({ accountIds, from: part.from, to: part.to }),
       ...this.scope.restrict("e.account_id"),
     ]);
-    return { where, partial };
+    return {
+      days: within(cover.days, "d.day", () => []),
+      periods: within(cover.periods, "d.start_day", (range) => [sql("d.span = ?", range.span)]),
+      partial,
+    };
   }
 
   /**
@@ -509,17 +536,24 @@ export class Store {
         const scan = grouped(list.from, list.where, parentColumn, column, column, "COUNT(*) AS n", parent);
         return { text: `${scan.text} ORDER BY n DESC, k LIMIT ${limit}`, params: scan.params };
       }
-      // The rollup's whole days, then the partial days from events; null values meet as ''.
+      // The rollups' whole days and periods, then the partial days from events; null values meet as ''.
+      const rollupMember = (table: string, where: Sql[] | null, alias: string) =>
+        where
+          ? [
+              grouped(
+                `${table} d`,
+                where,
+                parentColumn ? "d.account_id" : null,
+                "d.value",
+                "d.value",
+                `SUM(d.n) AS ${alias}`,
+                parent,
+              ),
+            ]
+          : [];
       const members = (alias: string) => [
-        grouped(
-          `${DAILY_COUNTS_TABLE} d`,
-          rollup.where,
-          parentColumn ? "d.account_id" : null,
-          "d.value",
-          "d.value",
-          `SUM(d.n) AS ${alias}`,
-          parent,
-        ),
+        ...rollupMember(DAILY_COUNTS_TABLE, rollup.days, alias),
+        ...rollupMember(PERIOD_COUNTS_TABLE, rollup.periods, alias),
         ...rollup.partial.map((part) =>
           grouped(
             "events e",
@@ -532,9 +566,9 @@ export class Store {
           ),
         ),
       ];
-      if (rollup.partial.length === 0) {
-        const [days] = members("n");
-        return { text: `${days.text} ORDER BY n DESC, k LIMIT ${limit}`, params: days.params };
+      const only = members("n");
+      if (only.length === 1) {
+        return { text: `${only[0].text} ORDER BY n DESC, k LIMIT ${limit}`, params: only[0].params };
       }
       const parts = members("c");
       return {

@@ -3,6 +3,7 @@ import { Event } from "./event.entity";
 import { EventDailyCount } from "./event-daily-count.entity";
 import { EventOrder, EventResource } from "./event-links.entity";
 import { EventPayload } from "./event-payload.entity";
+import { EventPeriodCount } from "./event-period-count.entity";
 import { IngestedFile, IngestReject } from "./ingest.entity";
 import { Order } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
@@ -15,6 +16,7 @@ export {
   EventDailyCount,
   EventOrder,
   EventPayload,
+  EventPeriodCount,
   EventResource,
   IngestedFile,
   IngestReject,
@@ -37,4 +39,5 @@ export const ENTITIES = [
   IngestedFile,
   IngestReject,
   EventDailyCount,
+  EventPeriodCount,
 ];

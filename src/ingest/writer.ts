@@ -1,6 +1,12 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { dialectOf, type Dialect } from "../db/dialect";
-import { DAILY_COUNT_COLUMNS, DAILY_COUNTS_TABLE, DailyCounts } from "../db/daily-counts";
+import {
+  DAILY_COUNT_COLUMNS,
+  DAILY_COUNTS_TABLE,
+  DailyCounts,
+  PERIOD_COUNT_COLUMNS,
+  PERIOD_COUNTS_TABLE,
+} from "../db/daily-counts";
 import { placeholders } from "../db/sql";
 import type { NormalizedEvent, NormalizedOrder, ResourceRef } from "./normalize";
 
@@ -295,17 +301,25 @@ export class EventWriter {
     return { eventPks, inserted };
   }
 
-  /** Adds the events this batch inserted to event_daily_counts: one multi-row upsert. */
+  /** Adds the events this batch inserted to the daily and the period rollups: a multi-row upsert each. */
   private async addDailyCounts(manager: EntityManager, inserted: readonly NormalizedEvent[]): Promise<void> {
     const counts = new DailyCounts();
     for (const event of inserted) counts.add(event);
     const d = this.dialect;
+    const add = { n: `n + ${d.excluded("n")}` };
     await this.insertRows(
       manager,
       `INSERT INTO ${DAILY_COUNTS_TABLE}`,
       DAILY_COUNT_COLUMNS,
       counts.rows(),
-      d.onConflict(["account_id", "field", "day", "value"], { n: `n + ${d.excluded("n")}` }),
+      d.onConflict(["account_id", "field", "day", "value"], add),
+    );
+    await this.insertRows(
+      manager,
+      `INSERT INTO ${PERIOD_COUNTS_TABLE}`,
+      PERIOD_COUNT_COLUMNS,
+      counts.periodRows(),
+      d.onConflict(["account_id", "field", "span", "start_day", "value"], add),
     );
   }
 

@@ -1,13 +1,14 @@
 /**
- * The daily rollup behind `eventCounts` (event_daily_counts): the answers it gives equal the
- * GROUP BY over every event of the window, for windows aligned to days or not, within one
- * day, empty, unbounded, per account and at the root, with account filters and restricted
- * tenant scopes; the writer keeps it exact through re-deliveries, duplicates, overlapping and
- * concurrent ingests; its migration backfills it from the events already stored.
+ * The rollups behind `eventCounts` (event_daily_counts, event_period_counts): the answers they
+ * give equal the GROUP BY over every event of the window, for windows aligned to days or not,
+ * within one day, empty, unbounded, read from days, 8-day and 64-day periods, per account and
+ * at the root, with account filters and restricted tenant scopes; the writer keeps both exact
+ * through re-deliveries, duplicates, overlapping and concurrent ingests; their migrations
+ * backfill them from the events already stored.
  */
 import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DAILY_COUNT_FIELDS, utcDay } from "../../src/db/daily-counts";
+import { DAILY_COUNT_FIELDS, dayNumber, PERIOD_SPANS, utcDay } from "../../src/db/daily-counts";
 import { dialectOf } from "../../src/db/dialect";
 import { TenantScope } from "../../src/db/scope";
 import {
@@ -29,9 +30,12 @@ const FIELDS = Object.keys(DAILY_COUNT_FIELDS) as EventGroupField[];
 const START = "2025-01-01T00:00:00Z";
 const d = (iso: string) => new Date(iso);
 
-/** Generated activity over four days, plus events on the edges of days and without values. */
+/**
+ * Generated activity over twelve days (2025-01-01 to 2025-01-12: across the start of an 8-day
+ * and a 64-day period, 2025-01-08), plus events on the edges of days and without values.
+ */
 function dataset(): Array<Record<string, unknown>> {
-  const generated = [...generateEvents({ events: 2500, accounts: 5, seed: 11, days: 4, start: d(START) })];
+  const generated = [...generateEvents({ events: 2500, accounts: 5, seed: 11, days: 12, start: d(START) })];
   const owner = String((generated[0].userIdentity as Record<string, unknown>).accountId);
   const edges = [
     // Around midnight of 2025-01-03 and within the first day's last millisecond.
@@ -79,6 +83,12 @@ const WINDOWS: Array<[string, EventFilterValues, boolean]> = [
   ["inverted", { from: d("2025-01-04T00:00:00Z"), to: d("2025-01-02T00:00:00Z") }, false],
   ["after the data", { from: d("2030-01-01T00:00:00Z"), to: d("2030-02-01T00:00:00Z") }, true],
   ["from before 1970", { from: d("1960-01-01T00:00:00Z"), to: d("2025-01-03T00:00:00Z") }, false],
+  // Periods: [2024-12-31, 2025-01-08) of 8 days with days on both sides.
+  ["an 8-day period and days", { from: d("2024-12-30T00:00:00Z"), to: d("2025-01-11T00:00:00Z") }, true],
+  ["a period, unaligned ends", { from: d("2024-12-30T13:00:00Z"), to: d("2025-01-10T05:00:00.001Z") }, true],
+  // [2024-11-05, 2025-01-08) of 64 days, [2025-01-08, 2025-01-16) of 8, and days.
+  ["90 days", { from: d("2024-10-22T00:00:00Z"), to: d("2025-01-20T00:00:00Z") }, true],
+  ["up to a period's start", { from: d("2024-12-31T00:00:00Z"), to: d("2025-01-08T00:00:00Z") }, true],
 ];
 
 type Answer = Map<string, Array<{ key: string | null; count: number }>>;
@@ -119,6 +129,7 @@ describe.each(storesUnderTest())("eventCounts from the daily rollup ($kind)", ({
 
   it.skipIf(!available)("answers every window like the scan, per field, at the root and per account", async () => {
     let served = 0;
+    let fromPeriods = 0;
     for (const [label, filter, rollup] of WINDOWS) {
       for (const anchor of ["none", "account"] as const) {
         for (const by of FIELDS) {
@@ -128,10 +139,12 @@ describe.each(storesUnderTest())("eventCounts from the daily rollup ($kind)", ({
           expect(answer.rollup, what).toEqual(answer.scan);
           expect(answer.top3[0], what).toEqual(answer.top3[1]);
           if (rollup) served++;
+          if (answer.spec.rollup?.periods) fromPeriods++;
         }
       }
     }
     expect(served).toBeGreaterThan(100);
+    expect(fromPeriods).toBeGreaterThan(50);
   });
 
   it.skipIf(!available)("counts what the events hold: nulls, events without an account, day edges", async () => {
@@ -257,10 +270,11 @@ describe.each(storesUnderTest())("the writer keeps the rollup exact ($kind)", ({
     expect(again.inserted).toBe(0);
     const rows = await rollupRows(store.dataSource);
     expect(rows).toEqual(await rollupFromEvents(store.dataSource));
+    // Every event once a day, and once in a period of each span.
     const total = [...rows]
       .filter(([key]) => key.includes("\u0000EVENT_TYPE\u0000"))
       .reduce((sum, [, n]) => sum + n, 0);
-    expect(total).toBe(events.length);
+    expect(total).toBe(events.length * (1 + PERIOD_SPANS.length));
     const renamed: Array<{ n: number | string }> = await store.dataSource.query(
       "SELECT COUNT(*) AS n FROM event_daily_counts WHERE value = 'Changed'",
     );
@@ -319,13 +333,25 @@ describe.each(storesUnderTest())("the writer keeps the rollup exact ($kind)", ({
     },
   );
 
-  it.skipIf(!available)("its migration backfills it from the stored events, and goes down and up again", async () => {
+  it.skipIf(!available)("their migrations backfill them from the stored events, and go down and up again", async () => {
     const maintained = await rollupRows(store.dataSource);
     expect(maintained.size).toBeGreaterThan(100);
+    // The period rollup alone, from the daily one.
+    await store.dataSource.undoLastMigration({ transaction: "each" });
+    expect(await tableExists(store.dataSource, "event_period_counts")).toBe(false);
+    let applied = await store.dataSource.runMigrations({ transaction: "each" });
+    expect(applied.map((migration) => migration.name)).toEqual([expect.stringMatching(/^EventPeriodCounts/)]);
+    expect(await rollupRows(store.dataSource)).toEqual(maintained);
+    // Both, from the events.
+    await store.dataSource.undoLastMigration({ transaction: "each" });
     await store.dataSource.undoLastMigration({ transaction: "each" });
     expect(await tableExists(store.dataSource, "event_daily_counts")).toBe(false);
-    const applied = await store.dataSource.runMigrations({ transaction: "each" });
-    expect(applied.map((migration) => migration.name)).toEqual([expect.stringMatching(/^EventDailyCounts/)]);
+    expect(await tableExists(store.dataSource, "event_period_counts")).toBe(false);
+    applied = await store.dataSource.runMigrations({ transaction: "each" });
+    expect(applied.map((migration) => migration.name)).toEqual([
+      expect.stringMatching(/^EventDailyCounts/),
+      expect.stringMatching(/^EventPeriodCounts/),
+    ]);
     expect(await rollupRows(store.dataSource)).toEqual(maintained);
     // And the writer adds to the backfilled rows.
     await store.ingestEvents([buildEvent({ eventTime: "2025-01-02T09:00:00Z", eventName: "AfterBackfill" })]);
@@ -333,18 +359,24 @@ describe.each(storesUnderTest())("the writer keeps the rollup exact ($kind)", ({
   });
 });
 
-/** event_daily_counts as `account \0 field \0 day \0 value` → n. */
+/**
+ * Both rollups as one map: event_daily_counts as `account \0 field \0 day \0 value` → n, and
+ * event_period_counts as `account \0 field \0 span:start \0 value` → n.
+ */
 async function rollupRows(dataSource: DataSource): Promise<Map<string, number>> {
-  const rows: Array<Record<string, unknown>> = await dataSource.query("SELECT * FROM event_daily_counts");
+  const text = (day: unknown) => (day instanceof Date ? utcDay(day) : String(day));
   const out = new Map<string, number>();
-  for (const row of rows) {
-    const day = row.day instanceof Date ? utcDay(row.day) : String(row.day);
-    out.set([row.account_id, row.field, day, row.value].join("\u0000"), Number(row.n));
+  for (const row of await dataSource.query("SELECT * FROM event_daily_counts")) {
+    out.set([row.account_id, row.field, text(row.day), row.value].join("\u0000"), Number(row.n));
+  }
+  for (const row of await dataSource.query("SELECT * FROM event_period_counts")) {
+    const period = `${Number(row.span)}:${text(row.start_day)}`;
+    out.set([row.account_id, row.field, period, row.value].join("\u0000"), Number(row.n));
   }
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** What the rollup must hold, counted in JavaScript from the events table. */
+/** What the rollups must hold, counted in JavaScript from the events table. */
 async function rollupFromEvents(dataSource: DataSource): Promise<Map<string, number>> {
   const dialect = dialectOf(dataSource);
   const columns = {
@@ -360,11 +392,15 @@ async function rollupFromEvents(dataSource: DataSource): Promise<Map<string, num
   } satisfies Record<EventGroupField, string>;
   const rows: Array<Record<string, unknown>> = await dataSource.query("SELECT * FROM events");
   const out = new Map<string, number>();
+  const add = (key: string) => out.set(key, (out.get(key) ?? 0) + 1);
   for (const row of rows) {
     const day = utcDay(dialect.readTime(row.event_time));
+    // A period of `span` days starts on a day number divisible by the span.
+    const periods = PERIOD_SPANS.map(
+      (span) => `${span}:${utcDay(Math.floor(dayNumber(day) / span) * span * 86_400_000)}`,
+    );
     for (const [field, column] of Object.entries(columns)) {
-      const key = [row.account_id ?? "", field, day, row[column] ?? ""].join("\u0000");
-      out.set(key, (out.get(key) ?? 0) + 1);
+      for (const when of [day, ...periods]) add([row.account_id ?? "", field, when, row[column] ?? ""].join("\u0000"));
     }
   }
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -21,6 +21,7 @@ export const GRAPH_TABLES = [
   "event_resources",
   "event_orders",
   "event_daily_counts",
+  "event_period_counts",
 ] as const;
 
 /** Every table of the store, each as a sorted list of rows (one JSON string per row). */
@@ -58,6 +59,7 @@ const QUERIES: Record<(typeof GRAPH_TABLES)[number], [sql: string, omit: string[
   ],
   // Keyed by natural values only.
   event_daily_counts: ["SELECT * FROM event_daily_counts", []],
+  event_period_counts: ["SELECT * FROM event_period_counts", []],
 };
 
 /** A column value as a string, the same way whatever the driver returned (Date, Buffer, parsed JSON, number). */
