@@ -245,10 +245,25 @@ async function startServer(
  * `trailgraph serve` on a free loopback port. `nodeArgs` go before the script (e.g. --cpu-prof);
  * `cli` runs another build (experiments with a patched copy of dist/).
  */
+/**
+ * The node flags `npm start` serves with (package.json's `start` script: the words between
+ * `node` and the script), so that the benchmark runs TrailGraph as it is started.
+ */
+export function serveNodeFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> })
+    .scripts.start;
+  const words = start.trim().split(/\s+/);
+  const script = words.findIndex((word) => word.endsWith("cli.js"));
+  if (words[0] !== "node" || script < 0 || words[script + 1] !== "serve") {
+    throw new Error(`package.json's start script '${start}' is not \`node [flags] <cli.js> serve\``);
+  }
+  return words.slice(1, script);
+}
+
 export async function startTrailGraph(databaseUrl: string, nodeArgs: string[] = [], cli = CLI): Promise<Server> {
   const port = await freePort();
   return startServer(
-    [...nodeArgs, cli, "serve", "--port", String(port), "--host", "127.0.0.1"],
+    [...serveNodeFlags(), ...nodeArgs, cli, "serve", "--port", String(port), "--host", "127.0.0.1"],
     childEnv({ DATABASE_URL: databaseUrl, TRAILGRAPH_LOG_SQL: undefined }),
     /GraphQL API at http:\/\/127\.0\.0\.1:(\d+)/,
     "/graphql",
@@ -256,10 +271,10 @@ export async function startTrailGraph(databaseUrl: string, nodeArgs: string[] = 
   );
 }
 
-/** The raw limit server (bench/raw-server.ts) on a free loopback port. */
+/** The raw limit server (bench/raw-server.ts) on a free loopback port, with TrailGraph's node flags. */
 export async function startRawServer(databaseUrl: string): Promise<Server> {
   return startServer(
-    ["--import", "tsx", join(ROOT, "bench", "raw-server.ts")],
+    [...serveNodeFlags(), "--import", "tsx", join(ROOT, "bench", "raw-server.ts")],
     childEnv({ RAW_DATABASE_URL: databaseUrl, PORT: "0" }),
     /listening (\d+)/,
     "/graphql",

@@ -4,7 +4,7 @@
  * same POST bodies (`{operationName, query, variables}`), picks the operation by its name and
  * writes the same JSON.
  *
- *   RAW_DATABASE_URL=mysql://... [TRAILGRAPH_DB_POOL=10] [PORT=0] node --import tsx bench/raw-server.ts
+ *   RAW_DATABASE_URL=mysql://... [TRAILGRAPH_DB_POOL=10] [TRAILGRAPH_DB_STATEMENTS=100] [PORT=0] node --import tsx bench/raw-server.ts
  *
  * Prints `listening <port>` on stdout when ready. GET /stats answers the statements and
  * requests served so far. Stops on SIGTERM/SIGINT.
@@ -16,6 +16,9 @@ import { OPERATION_KEYS, runRaw, type Row } from "./raw-sql";
 const url = process.env.RAW_DATABASE_URL;
 if (!url) throw new Error("RAW_DATABASE_URL is not set");
 
+/** Prepared statements per connection, as TrailGraph keeps them (0: unprepared, as TrailGraph then). */
+const statementCache = Number(process.env.TRAILGRAPH_DB_STATEMENTS || 100);
+
 /** The options TrailGraph's TypeORM DataSource passes to mysql2 (src/db/datasource.ts). */
 const pool = createPool({
   uri: url.replace(/^mariadb:/, "mysql:"),
@@ -25,13 +28,15 @@ const pool = createPool({
   supportBigNumbers: true,
   bigNumberStrings: false,
   stringifyObjects: true,
+  ...(statementCache > 0 ? { maxPreparedStatements: statementCache } : {}),
 });
 
 let statements = 0;
 let requests = 0;
 const query = async (sql: string, params: unknown[]): Promise<Row[]> => {
   statements++;
-  const [rows] = await pool.query(sql, params);
+  // Prepared, as TrailGraph's reads are (src/db/reader.ts).
+  const [rows] = statementCache > 0 ? await pool.execute(sql, params as never) : await pool.query(sql, params);
   return rows as Row[];
 };
 

@@ -1,4 +1,5 @@
 /** BENCHMARKS.md and the short table printed at the end of `npm run bench`. */
+import { serveNodeFlags } from "./children";
 import { OPERATIONS } from "./operations";
 import type { BenchReport, BigFileReport, LoadPair, ProfileReport, SizeReport } from "./harness";
 import { bigFileLabel, RSS_LIMIT_BYTES } from "./harness";
@@ -159,8 +160,9 @@ export function renderMarkdown(report: BenchReport, options: RenderOptions): str
     `autocannon on 127.0.0.1, POST /graphql, ${report.options.duration} s per step and server after a ${report.options.warmup} s warm-up ` +
       `of each server per operation${sliced(report.options.slices ?? 1, report.options.duration)}; requests rotate through ${n(report.options.variableSets)} variable sets drawn from ` +
       "the dataset (accounts weighted by their number of events, real event IDs, 7-day windows inside the data, and for " +
-      "the counts 90 whole UTC days ending at a UTC midnight inside the data). Limit: bench/raw-server.ts, node:http " +
-      "with a mysql2 pool of the same size " +
+      "the counts 90 whole UTC days ending at a UTC midnight inside the data). TrailGraph serves as `npm start` starts it " +
+      `(\`${["node", ...serveNodeFlags(), "dist/src/cli.js", "serve"].join(" ")}\`). Limit: bench/raw-server.ts, node:http ` +
+      "with a mysql2 pool of the same size and prepared statements as TrailGraph's reads, " +
       "sending the very statements TrailGraph sends for the operation and writing the same JSON (checked: both answer " +
       "the same JSON for the first variable sets, in-process and over HTTP). Ratio = TrailGraph req/s ÷ raw req/s. " +
       "Latencies in ms, per request (sub-millisecond precision). CPU ms/req: CPU time (user + system, /proc) the " +

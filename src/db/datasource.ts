@@ -65,6 +65,10 @@ export function storeConfig(
         supportBigNumbers: true,
         bigNumberStrings: false,
         poolSize: Number(process.env.TRAILGRAPH_DB_POOL ?? 10),
+        // Reads run as prepared statements, at most this many kept per connection (the
+        // least recently used is closed): src/db/reader.ts. The server's limit counts every
+        // client's (max_prepared_stmt_count, 16382 by default). 0: unprepared reads.
+        ...(statementCache() > 0 ? { extra: { maxPreparedStatements: statementCache() } } : {}),
         entities: ENTITIES,
         migrations: MYSQL_MIGRATIONS,
         migrationsTransactionMode: "each",
@@ -121,4 +125,14 @@ export function statementCounter(dataSource: DataSource): StatementCounter {
   const logger = dataSource.logger;
   if (!(logger instanceof StatementCounter)) throw new Error("DataSource was not built by storeConfig()");
   return logger;
+}
+
+/** TRAILGRAPH_DB_STATEMENTS: prepared statements kept per MySQL connection (default 100). */
+function statementCache(): number {
+  const raw = process.env.TRAILGRAPH_DB_STATEMENTS;
+  const size = raw === undefined || raw.trim() === "" ? 100 : Number(raw);
+  if (!Number.isInteger(size) || size < 0) {
+    throw new Error(`TRAILGRAPH_DB_STATEMENTS '${raw}' is not a whole number of statements (0 or more).`);
+  }
+  return size;
 }

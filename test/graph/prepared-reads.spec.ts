@@ -1,0 +1,143 @@
+/**
+ * On MySQL the read side sends prepared statements (src/db/reader.ts): each statement text is
+ * prepared once per connection and kept, at most TRAILGRAPH_DB_STATEMENTS of them; the answers
+ * (dates, JSON, booleans, counts, cursors) are the same as with unprepared statements; `0`
+ * turns them off; and when the server will not prepare any more statements, reads still answer.
+ */
+import type { DataSource } from "typeorm";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { storeConfig } from "../../src/db/datasource";
+import { openStore } from "../../src/db/open";
+import { generateEvents } from "../../src/generate/generator";
+import { buildTrailGraphSchema } from "../../src/schema/build";
+import { createApp } from "../../src/server/app";
+import { dataOf, openTestStore, type GraphQLResponse, type TestStore } from "../support/harness";
+
+const available = inject("mysqlUrl") != null;
+
+/** Every kind of value the graph reads, from every list. */
+const QUERY = `{
+  events(first: 40) {
+    totalCount
+    edges { cursor node {
+      id eventId eventTime eventName eventType eventRW failed errorCode errorMessage acsRegion
+      requestParameters responseElements additionalEventData sessionCreatedAt mfaAuthenticated isGlobal
+      userIdentity { type userName accessKeyId principalId }
+      account { accountId firstSeenAt }
+      referencedResources { type resourceId }
+      orders { orderId createdAt }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+  eventCounts(by: EVENT_NAME, first: 5) { key count }
+  accounts(first: 3) { nodes { accountId
+    eventCounts(by: REGION, filter: { from: "2025-01-02T00:00:00Z", to: "2025-01-05T12:00:00Z" }) { key count }
+    orders(first: 5) { nodes { orderId items { articleConfig resource { resourceId events(first: 3) { nodes { eventId eventTime } } } } } }
+  } }
+}`;
+
+/** mysql2's prepared statements, per pool connection. */
+function preparedPerConnection(dataSource: DataSource): number[] {
+  const pool = (dataSource.driver as unknown as { pool: { _allConnections: { toArray(): unknown[] } } }).pool;
+  return pool._allConnections
+    .toArray()
+    .map((connection) => (connection as { _statements: { size: number } })._statements.size);
+}
+
+describe.skipIf(!available)("prepared reads on MySQL", () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore("mysql");
+    const events = [
+      ...generateEvents({ events: 600, accounts: 3, seed: 5, days: 6, start: new Date("2025-01-01T00:00:00Z") }),
+    ];
+    expect((await store.ingestEvents(events)).inserted).toBe(600);
+  });
+  afterAll(async () => store?.close());
+
+  /** Another server on the same database, opened with TRAILGRAPH_DB_STATEMENTS set to `statements`. */
+  async function serverWith(statements: string | undefined) {
+    const before = process.env.TRAILGRAPH_DB_STATEMENTS;
+    if (statements === undefined) delete process.env.TRAILGRAPH_DB_STATEMENTS;
+    else process.env.TRAILGRAPH_DB_STATEMENTS = statements;
+    try {
+      const opened = await openStore(storeConfig(store.url), { migrate: false });
+      const app = await createApp({ dataSource: opened.dataSource, schema: await buildTrailGraphSchema() });
+      return {
+        dataSource: opened.dataSource,
+        async graphql(query: string): Promise<GraphQLResponse<any>> {
+          const response = await app.inject({ method: "POST", url: "/graphql", payload: { query } });
+          return JSON.parse(response.body);
+        },
+        async close() {
+          await app.close();
+          await opened.dataSource.destroy();
+        },
+      };
+    } finally {
+      if (before === undefined) delete process.env.TRAILGRAPH_DB_STATEMENTS;
+      else process.env.TRAILGRAPH_DB_STATEMENTS = before;
+    }
+  }
+
+  it("prepares each read once per connection and answers as unprepared reads do", async () => {
+    const prepared = await serverWith(undefined);
+    const unprepared = await serverWith("0");
+    try {
+      const first = dataOf(await prepared.graphql(QUERY));
+      const kept = preparedPerConnection(prepared.dataSource).reduce((sum, n) => sum + n, 0);
+      expect(kept).toBeGreaterThan(3);
+      // The same query again, now from statements already prepared.
+      expect(dataOf(await prepared.graphql(QUERY))).toEqual(first);
+      expect(dataOf(await unprepared.graphql(QUERY))).toEqual(first);
+      expect(preparedPerConnection(unprepared.dataSource).every((n) => n === 0)).toBe(true);
+      expect(first.events.edges).toHaveLength(40);
+      expect(first.events.edges.some((edge: any) => edge.node.requestParameters !== null)).toBe(true);
+    } finally {
+      await prepared.close();
+      await unprepared.close();
+    }
+  });
+
+  it("keeps at most TRAILGRAPH_DB_STATEMENTS per connection", async () => {
+    const server = await serverWith("2");
+    try {
+      for (const size of [1, 2, 3, 4, 5, 6])
+        dataOf(await server.graphql(`{ events(first: ${size}) { nodes { eventId } } }`));
+      const counts = preparedPerConnection(server.dataSource);
+      expect(Math.max(...counts)).toBeLessThanOrEqual(2);
+      expect(Math.max(...counts)).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("reads unprepared when the server will not prepare more statements", async () => {
+    const admin = await openStore(storeConfig(store.url), { migrate: false });
+    const [{ limit }] = await admin.dataSource.query("SELECT @@GLOBAL.max_prepared_stmt_count AS `limit`");
+    const server = await serverWith(undefined);
+    try {
+      await admin.dataSource.query("SET GLOBAL max_prepared_stmt_count = 0");
+      const answer = dataOf(await server.graphql(QUERY));
+      expect(answer.events.edges).toHaveLength(40);
+      expect(preparedPerConnection(server.dataSource).every((n) => n === 0)).toBe(true);
+    } finally {
+      await admin.dataSource.query(`SET GLOBAL max_prepared_stmt_count = ${Number(limit)}`);
+      await server.close();
+      await admin.dataSource.destroy();
+    }
+  });
+
+  it("refuses a TRAILGRAPH_DB_STATEMENTS that is not a whole number", () => {
+    const before = process.env.TRAILGRAPH_DB_STATEMENTS;
+    try {
+      for (const bad of ["-1", "ten", "2.5"]) {
+        process.env.TRAILGRAPH_DB_STATEMENTS = bad;
+        expect(() => storeConfig(store.url)).toThrow(`TRAILGRAPH_DB_STATEMENTS '${bad}' is not a whole number`);
+      }
+    } finally {
+      if (before === undefined) delete process.env.TRAILGRAPH_DB_STATEMENTS;
+      else process.env.TRAILGRAPH_DB_STATEMENTS = before;
+    }
+  });
+});
