@@ -242,10 +242,6 @@ async function startServer(
 }
 
 /**
- * `trailgraph serve` on a free loopback port. `nodeArgs` go before the script (e.g. --cpu-prof);
- * `cli` runs another build (experiments with a patched copy of dist/).
- */
-/**
  * The node flags `npm start` serves with (package.json's `start` script: the words between
  * `node` and the script), so that the benchmark runs TrailGraph as it is started.
  */
@@ -260,6 +256,10 @@ export function serveNodeFlags(): string[] {
   return words.slice(1, script);
 }
 
+/**
+ * `trailgraph serve` on a free loopback port. `nodeArgs` go before the script (e.g. --cpu-prof);
+ * `cli` runs another build (experiments with a patched copy of dist/).
+ */
 export async function startTrailGraph(databaseUrl: string, nodeArgs: string[] = [], cli = CLI): Promise<Server> {
   const port = await freePort();
   return startServer(

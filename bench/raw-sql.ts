@@ -213,16 +213,17 @@ async function accountEventCounts(v: Variables, query: QueryFn) {
     ...(cover.days.length ? [member("event_daily_counts", "d.day", cover.days, n)] : []),
     ...(cover.periods.length ? [member("event_period_counts", "d.start_day", cover.periods, n)] : []),
   ];
-  const only = members("n");
-  const rows =
-    only.length === 1
-      ? await query(`${only[0].text} ORDER BY n DESC, k LIMIT ${COUNTS}`, only[0].params)
-      : await query(
-          `SELECT u._parent AS _parent, u.k, SUM(u.c) AS n FROM (${members("c")
-            .map((m) => m.text)
-            .join(" UNION ALL ")}) u GROUP BY u._parent, u.k ORDER BY n DESC, u.k LIMIT ${COUNTS}`,
-          members("c").flatMap((m) => m.params),
-        );
+  // Both tables: their groups summed by value; one table: its groups as they are.
+  const union = cover.days.length > 0 && cover.periods.length > 0;
+  const parts = members(union ? "c" : "n");
+  const rows = union
+    ? await query(
+        `SELECT u._parent AS _parent, u.k, SUM(u.c) AS n FROM (${parts
+          .map((m) => m.text)
+          .join(" UNION ALL ")}) u GROUP BY u._parent, u.k ORDER BY n DESC, u.k LIMIT ${COUNTS}`,
+        parts.flatMap((m) => m.params),
+      )
+    : await query(`${parts[0].text} ORDER BY n DESC, k LIMIT ${COUNTS}`, parts[0].params);
   // The rollup's '' stands for null.
   const counts = rows.map((row) => ({
     key: row.k === null || row.k === "" ? null : String(row.k),

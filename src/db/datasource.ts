@@ -52,6 +52,7 @@ export function storeConfig(
       throw new Error(`DATABASE_URL '${redact(parsed)}' names no database (expected mysql://user:pass@host:port/db).`);
     }
     parsed.protocol = "mysql:";
+    const statements = statementCache();
     return {
       kind: "mysql",
       implicit: false,
@@ -68,7 +69,7 @@ export function storeConfig(
         // Reads run as prepared statements, at most this many kept per connection (the
         // least recently used is closed): src/db/reader.ts. The server's limit counts every
         // client's (max_prepared_stmt_count, 16382 by default). 0: unprepared reads.
-        ...(statementCache() > 0 ? { extra: { maxPreparedStatements: statementCache() } } : {}),
+        ...(statements > 0 ? { extra: { maxPreparedStatements: statements } } : {}),
         entities: ENTITIES,
         migrations: MYSQL_MIGRATIONS,
         migrationsTransactionMode: "each",

@@ -9,9 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { storeConfig } from "../../src/db/datasource";
 import { openStore } from "../../src/db/open";
 import { generateEvents } from "../../src/generate/generator";
-import { buildTrailGraphSchema } from "../../src/schema/build";
-import { createApp } from "../../src/server/app";
-import { dataOf, openTestStore, type GraphQLResponse, type TestStore } from "../support/harness";
+import { dataOf, openTestApp, openTestStore, type TestApp, type TestStore } from "../support/harness";
 
 const available = inject("mysqlUrl") != null;
 
@@ -56,24 +54,12 @@ describe.skipIf(!available)("prepared reads on MySQL", () => {
   afterAll(async () => store?.close());
 
   /** Another server on the same database, opened with TRAILGRAPH_DB_STATEMENTS set to `statements`. */
-  async function serverWith(statements: string | undefined) {
+  async function serverWith(statements: string | undefined): Promise<TestApp> {
     const before = process.env.TRAILGRAPH_DB_STATEMENTS;
     if (statements === undefined) delete process.env.TRAILGRAPH_DB_STATEMENTS;
     else process.env.TRAILGRAPH_DB_STATEMENTS = statements;
     try {
-      const opened = await openStore(storeConfig(store.url), { migrate: false });
-      const app = await createApp({ dataSource: opened.dataSource, schema: await buildTrailGraphSchema() });
-      return {
-        dataSource: opened.dataSource,
-        async graphql(query: string): Promise<GraphQLResponse<any>> {
-          const response = await app.inject({ method: "POST", url: "/graphql", payload: { query } });
-          return JSON.parse(response.body);
-        },
-        async close() {
-          await app.close();
-          await opened.dataSource.destroy();
-        },
-      };
+      return await openTestApp(store.url, { migrate: false });
     } finally {
       if (before === undefined) delete process.env.TRAILGRAPH_DB_STATEMENTS;
       else process.env.TRAILGRAPH_DB_STATEMENTS = before;

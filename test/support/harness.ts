@@ -50,16 +50,40 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
     url = `sqlite:${join(dir, "store.sqlite")}`;
     cleanup = () => rm(dir, { recursive: true, force: true });
   }
-  const store = await openStore(storeConfig(url), { migrate: true });
-  schema ??= buildTrailGraphSchema();
-  const app = await createApp({ dataSource: store.dataSource, schema: await schema });
-  const counter = statementCounter(store.dataSource);
+  const opened = await openTestApp(url, { migrate: true });
+  const counter = statementCounter(opened.dataSource);
   return {
     kind,
     url,
+    dataSource: opened.dataSource,
+    app: opened.app,
+    ingestEvents: (events, options) => ingest(opened.dataSource, [arraySource(events)], options),
+    graphql: opened.graphql,
+    statements: () => counter.count,
+    async close() {
+      await opened.close();
+      await cleanup();
+    },
+  };
+}
+
+/** The real HTTP app on the store at `url` (configured from the environment as it is now). */
+export interface TestApp {
+  dataSource: DataSource;
+  app: FastifyInstance;
+  /** Runs a GraphQL operation through HTTP; returns the parsed body. */
+  graphql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** Closes the app and the store's connections (the database stays). */
+  close(): Promise<void>;
+}
+
+export async function openTestApp(url: string, options: { migrate: boolean }): Promise<TestApp> {
+  const store = await openStore(storeConfig(url), options);
+  schema ??= buildTrailGraphSchema();
+  const app = await createApp({ dataSource: store.dataSource, schema: await schema });
+  return {
     dataSource: store.dataSource,
     app,
-    ingestEvents: (events, options) => ingest(store.dataSource, [arraySource(events)], options),
     async graphql(query, variables) {
       const response = await app.inject({
         method: "POST",
@@ -69,11 +93,9 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
       });
       return JSON.parse(response.body);
     },
-    statements: () => counter.count,
     async close() {
       await app.close();
       await store.dataSource.destroy();
-      await cleanup();
     },
   };
 }
