@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { join } from "node:path";
+import { processTree } from "./load";
 import { CLI, ROOT } from "./trailgraph";
 
 const running = new Set<ChildProcess>();
@@ -171,21 +172,6 @@ export async function runIngest(
   };
 }
 
-/** A process and its descendants (Linux /proc; just the process elsewhere). */
-function processTree(pid: number | undefined): number[] {
-  if (pid === undefined) return [];
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) {
-    try {
-      const children = readFileSync(`/proc/${tree[i]}/task/${tree[i]}/children`, "utf8").trim();
-      if (children !== "") tree.push(...children.split(/\s+/).map(Number));
-    } catch {
-      /* not on Linux, or already gone */
-    }
-  }
-  return tree;
-}
-
 export interface Server {
   url: string;
   pid: number;
@@ -257,13 +243,26 @@ export function serveNodeFlags(): string[] {
 }
 
 /**
- * `trailgraph serve` on a free loopback port. `nodeArgs` go before the script (e.g. --cpu-prof);
- * `cli` runs another build (experiments with a patched copy of dist/).
+ * `trailgraph serve [--workers N]` on a free loopback port. `nodeArgs` go before the script (e.g.
+ * --cpu-prof); `cli` runs another build (experiments with a patched copy of dist/).
  */
-export async function startTrailGraph(databaseUrl: string, nodeArgs: string[] = [], cli = CLI): Promise<Server> {
+export async function startTrailGraph(
+  databaseUrl: string,
+  { nodeArgs = [], cli = CLI, workers = 1 }: { nodeArgs?: string[]; cli?: string; workers?: number } = {},
+): Promise<Server> {
   const port = await freePort();
   return startServer(
-    [...serveNodeFlags(), ...nodeArgs, cli, "serve", "--port", String(port), "--host", "127.0.0.1"],
+    [
+      ...serveNodeFlags(),
+      ...nodeArgs,
+      cli,
+      "serve",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      ...(workers > 1 ? ["--workers", String(workers)] : []),
+    ],
     childEnv({ DATABASE_URL: databaseUrl, TRAILGRAPH_LOG_SQL: undefined }),
     /GraphQL API at http:\/\/127\.0\.0\.1:(\d+)/,
     "/graphql",
@@ -271,11 +270,14 @@ export async function startTrailGraph(databaseUrl: string, nodeArgs: string[] = 
   );
 }
 
-/** The raw limit server (bench/raw-server.ts) on a free loopback port, with TrailGraph's node flags. */
-export async function startRawServer(databaseUrl: string): Promise<Server> {
+/**
+ * The raw limit server (bench/raw-server.ts) on a free loopback port, with TrailGraph's node flags
+ * and as many processes.
+ */
+export async function startRawServer(databaseUrl: string, workers = 1): Promise<Server> {
   return startServer(
     [...serveNodeFlags(), "--import", "tsx", join(ROOT, "bench", "raw-server.ts")],
-    childEnv({ RAW_DATABASE_URL: databaseUrl, PORT: "0" }),
+    childEnv({ RAW_DATABASE_URL: databaseUrl, PORT: "0", RAW_WORKERS: String(workers) }),
     /listening (\d+)/,
     "/graphql",
     "the raw server",

@@ -70,6 +70,11 @@ export interface BenchOptions {
   /** Seconds of load before the measured steps of each operation and server (discarded). */
   warmup: number;
   connections: number[];
+  /**
+   * Processes each server serves from: `trailgraph serve --workers N`, and as many raw server
+   * processes (default 1). CPU profiles are always of one process.
+   */
+  workers?: number;
   /** A server URL (`mysql://user:pass@host:port/`); unset: MYSQL_URL, else a throwaway server. */
   mysqlUrl?: string | null;
   /** CPU profiles and EXPLAIN at the largest size (the ingest profile at the smallest). */
@@ -247,6 +252,7 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
     slices: 5,
     variableSets: 1000,
     bigFileBytes: 0,
+    workers: 1,
     profileOperations: OPERATIONS.map((op) => op.key),
     ...input,
     sizes: [...input.sizes].sort((a, b) => a - b),
@@ -364,6 +370,7 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
         slices: options.slices,
         warmup: options.warmup,
         connections: options.connections,
+        workers: options.workers,
         profile: options.profile,
         profileOperations: options.profileOperations,
         keep: options.keep,
@@ -510,8 +517,8 @@ async function benchSize(run: SizeRun): Promise<SizeReport> {
   // The servers start while the statements are counted in-process.
   const [statements, tg, rawServer] = await Promise.all([
     countStatements(db.url, sets, log),
-    startTrailGraph(db.url).then(started),
-    startRawServer(db.url).then(started),
+    startTrailGraph(db.url, { workers: options.workers }).then(started),
+    startRawServer(db.url, options.workers).then(started),
   ]);
   await compareOverHttp(tg.url, rawServer.url, bodies);
 
@@ -903,7 +910,9 @@ async function profileOperation(
   await mkdir(dir, { recursive: true });
   const name = `serve-${key}.cpuprofile`;
   run.log(`[profile] ${key}: trailgraph serve under --cpu-prof, ${run.focus} connections, ${run.options.duration} s`);
-  const server = await startTrailGraph(url, ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`]);
+  const server = await startTrailGraph(url, {
+    nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`],
+  });
   let load: LoadResult;
   let fromUs: number;
   let toUs: number;

@@ -42,17 +42,39 @@ export interface Measured {
   database?: number | null;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null when unreadable. */
+/**
+ * CPU seconds (user + system) a process and its descendants (a server's workers) have used so
+ * far, from /proc/<pid>/stat; null when unreadable.
+ */
 export function cpuSeconds(pid: number | null | undefined): number | null {
   if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command (which may hold spaces): state is field 3; utime, stime are 14, 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return null;
+  let total: number | null = null;
+  for (const each of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${each}/stat`, "utf8");
+      // Fields after the command (which may hold spaces): state is field 3; utime, stime are 14, 15.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total = (total ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      /* not on Linux, or already gone */
+    }
   }
+  return total;
+}
+
+/** A process and its descendants (Linux /proc; just the process elsewhere). */
+export function processTree(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    try {
+      const children = readFileSync(`/proc/${tree[i]}/task/${tree[i]}/children`, "utf8").trim();
+      if (children !== "") tree.push(...children.split(/\s+/).map(Number));
+    } catch {
+      /* not on Linux, or already gone */
+    }
+  }
+  return tree;
 }
 
 /** USER_HZ: 100 on every Linux that Node runs on. */

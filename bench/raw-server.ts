@@ -4,85 +4,114 @@
  * same POST bodies (`{operationName, query, variables}`), picks the operation by its name and
  * writes the same JSON.
  *
- *   RAW_DATABASE_URL=mysql://... [TRAILGRAPH_DB_POOL=10] [TRAILGRAPH_DB_STATEMENTS=100] [PORT=0] node --import tsx bench/raw-server.ts
+ *   RAW_DATABASE_URL=mysql://... [TRAILGRAPH_DB_POOL=10] [TRAILGRAPH_DB_STATEMENTS=100] [RAW_WORKERS=1] [PORT=0] \
+ *     node --import tsx bench/raw-server.ts
  *
- * Prints `listening <port>` on stdout when ready. GET /stats answers the statements and
- * requests served so far. Stops on SIGTERM/SIGINT.
+ * With RAW_WORKERS=N (N > 1) it serves from N node:cluster workers on one socket, each with
+ * its own pool, as `trailgraph serve --workers N` does. Prints `listening <port>` on stdout
+ * when every worker listens. Stops on SIGTERM/SIGINT.
  */
+import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createPool } from "mysql2/promise";
 import { OPERATION_KEYS, runRaw, type Row } from "./raw-sql";
 
-const url = process.env.RAW_DATABASE_URL;
+const url = process.env.RAW_DATABASE_URL ?? "";
 if (!url) throw new Error("RAW_DATABASE_URL is not set");
+const workers = Number(process.env.RAW_WORKERS || 1);
+if (!Number.isInteger(workers) || workers < 1)
+  throw new Error(`RAW_WORKERS '${process.env.RAW_WORKERS}' is not a count`);
+if (workers > 1 && cluster.isPrimary) supervise(workers);
+else serve();
 
-/** Prepared statements per connection, as TrailGraph keeps them (0: unprepared, as TrailGraph then). */
-const statementCache = Number(process.env.TRAILGRAPH_DB_STATEMENTS || 100);
-
-/** The options TrailGraph's TypeORM DataSource passes to mysql2 (src/db/datasource.ts). */
-const pool = createPool({
-  uri: url.replace(/^mariadb:/, "mysql:"),
-  connectionLimit: Number(process.env.TRAILGRAPH_DB_POOL ?? 10),
-  timezone: "Z",
-  charset: "utf8mb4_unicode_ci",
-  supportBigNumbers: true,
-  bigNumberStrings: false,
-  stringifyObjects: true,
-  ...(statementCache > 0 ? { maxPreparedStatements: statementCache } : {}),
-});
-
-let statements = 0;
-let requests = 0;
-const query = async (sql: string, params: unknown[]): Promise<Row[]> => {
-  statements++;
-  // Prepared, as TrailGraph's reads are (src/db/reader.ts).
-  const [rows] = statementCache > 0 ? await pool.execute(sql, params as never) : await pool.query(sql, params);
-  return rows as Row[];
-};
-
-function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
+/** The primary: N workers, `listening <port>` once all listen, SIGTERM passed on. */
+function supervise(count: number): void {
+  let listening = 0;
+  cluster.on("listening", (_worker, address) => {
+    if (++listening === count) process.stdout.write(`listening ${address.port}\n`);
   });
-  res.end(body);
+  let stopping = false;
+  cluster.on("exit", () => {
+    if (!stopping) throw new Error("a raw server worker exited");
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+  });
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  for (let i = 0; i < count; i++) cluster.fork();
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method === "GET" && req.url === "/stats") return send(res, 200, JSON.stringify({ statements, requests }));
-  if (req.method !== "POST") return send(res, 405, '{"errors":[{"message":"POST only"}]}');
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  let body: { operationName?: string; variables?: Record<string, string> };
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    return send(res, 400, '{"errors":[{"message":"body is not JSON"}]}');
+function serve(): void {
+  /** Prepared statements per connection, as TrailGraph keeps them (0: unprepared, as TrailGraph then). */
+  const statementCache = Number(process.env.TRAILGRAPH_DB_STATEMENTS || 100);
+
+  /** The options TrailGraph's TypeORM DataSource passes to mysql2 (src/db/datasource.ts). */
+  const pool = createPool({
+    uri: url.replace(/^mariadb:/, "mysql:"),
+    connectionLimit: Number(process.env.TRAILGRAPH_DB_POOL ?? 10),
+    timezone: "Z",
+    charset: "utf8mb4_unicode_ci",
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    stringifyObjects: true,
+    ...(statementCache > 0 ? { maxPreparedStatements: statementCache } : {}),
+  });
+
+  const query = async (sql: string, params: unknown[]): Promise<Row[]> => {
+    // Prepared, as TrailGraph's reads are (src/db/reader.ts).
+    const [rows] = statementCache > 0 ? await pool.execute(sql, params as never) : await pool.query(sql, params);
+    return rows as Row[];
+  };
+
+  function send(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+    });
+    res.end(body);
   }
-  const key = OPERATION_KEYS[body.operationName ?? ""];
-  if (!key) return send(res, 400, JSON.stringify({ errors: [{ message: `unknown operation ${body.operationName}` }] }));
-  requests++;
-  try {
-    send(res, 200, JSON.stringify({ data: await runRaw(key, body.variables ?? {}, query) }));
-  } catch (error) {
-    send(res, 200, JSON.stringify({ errors: [{ message: (error as Error).message }], data: null }));
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== "POST") return send(res, 405, '{"errors":[{"message":"POST only"}]}');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let body: { operationName?: string; variables?: Record<string, string> };
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+      return send(res, 400, '{"errors":[{"message":"body is not JSON"}]}');
+    }
+    const key = OPERATION_KEYS[body.operationName ?? ""];
+    if (!key)
+      return send(res, 400, JSON.stringify({ errors: [{ message: `unknown operation ${body.operationName}` }] }));
+    try {
+      send(res, 200, JSON.stringify({ data: await runRaw(key, body.variables ?? {}, query) }));
+    } catch (error) {
+      send(res, 200, JSON.stringify({ errors: [{ message: (error as Error).message }], data: null }));
+    }
   }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) =>
+      send(res, 500, JSON.stringify({ errors: [{ message: String(error) }] })),
+    );
+  });
+  server.keepAliveTimeout = 60_000;
+
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    pool.end().finally(() => process.exit(0));
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+
+  server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+    if (cluster.isWorker) return; // the primary says it once all listen
+    const address = server.address();
+    process.stdout.write(`listening ${typeof address === "object" && address ? address.port : 0}\n`);
+  });
 }
-
-const server = createServer((req, res) => {
-  handle(req, res).catch((error: unknown) => send(res, 500, JSON.stringify({ errors: [{ message: String(error) }] })));
-});
-server.keepAliveTimeout = 60_000;
-
-const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  pool.end().finally(() => process.exit(0));
-};
-process.once("SIGTERM", stop);
-process.once("SIGINT", stop);
-
-server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
-  const address = server.address();
-  process.stdout.write(`listening ${typeof address === "object" && address ? address.port : 0}\n`);
-});

@@ -4,12 +4,16 @@
  * text, same parameters, same order, the UNION ALL of per-resource pages and the columns an
  * event list's selection needs included) and builds
  * exactly the JSON TrailGraph answers, with nothing in between: no parsing or validation of
- * the GraphQL document, no resolvers, no entity hydration, no DataLoader.
+ * the GraphQL document, no resolvers, no entity hydration, no DataLoader. Times and cursors
+ * are written by TrailGraph's own helpers (src/schema/iso-string.ts, `encodeCursor`): the same
+ * text the fastest way we have, so the ratio measures the layers in between.
  *
  * `bench/raw-server.ts` serves it over node:http; the harness also runs it in-process to check
  * that both answer the same JSON and to EXPLAIN its statements.
  */
 import { coverDays } from "../src/db/daily-counts";
+import { encodeCursor } from "../src/db/keyset";
+import { isoString } from "../src/schema/iso-string";
 import type { OpKey, Variables } from "./operations";
 
 export type Row = Record<string, unknown>;
@@ -69,7 +73,7 @@ async function accountEventsWindow(v: Variables, query: QueryFn) {
     node: {
       eventId: row.event_id,
       eventName: row.event_name,
-      eventTime: time(row.event_time).toISOString(),
+      eventTime: isoString(time(row.event_time)),
       eventType: row.event_type,
       userIdentity: row.identity_pk == null || row.ui__pk == null ? null : { userName: row.ui__user_name },
     },
@@ -91,7 +95,7 @@ async function eventById(v: Variables, query: QueryFn) {
     event: {
       eventId: row.event_id,
       eventName: row.event_name,
-      eventTime: time(row.event_time).toISOString(),
+      eventTime: isoString(time(row.event_time)),
       eventType: row.event_type,
       serviceName: row.service_name,
       errorCode: row.error_code,
@@ -135,7 +139,7 @@ async function accountOrders(v: Variables, query: QueryFn) {
       orders: {
         nodes: orders.map((order) => ({
           orderId: order.order_id,
-          createdAt: time(order.created_at).toISOString(),
+          createdAt: isoString(time(order.created_at)),
           items: itemsOf.get(String(order.order_id))!.map((item) => {
             const resource = resources.get(Number(item.resource_pk));
             return {
@@ -148,7 +152,7 @@ async function accountOrders(v: Variables, query: QueryFn) {
                       nodes: (events.get(Number(resource.pk)) ?? []).map((row) => ({
                         eventId: row.event_id,
                         eventName: row.event_name,
-                        eventTime: time(row.event_time).toISOString(),
+                        eventTime: isoString(time(row.event_time)),
                       })),
                     },
                   }
@@ -272,7 +276,7 @@ function json(value: unknown): unknown {
 
 /** TrailGraph's keyset cursor: base64url of `[tag, ...sort values]`. */
 function cursor(tag: string, ...values: unknown[]): string {
-  return Buffer.from(JSON.stringify([tag, ...values]), "utf8").toString("base64url");
+  return encodeCursor(tag, values);
 }
 
 function marks(count: number): string {

@@ -154,6 +154,10 @@ export function renderMarkdown(report: BenchReport, options: RenderOptions): str
     ...bigFilesSection(report.bigFiles ?? []),
   );
 
+  const workers = report.options.workers ?? 1;
+  const workersFlag = () => (workers > 1 ? ["--workers", String(workers)] : []);
+  const processes = () =>
+    workers > 1 ? `in as many processes (node:cluster workers on one socket, each with its own pool) ` : "";
   push(
     "## GraphQL over HTTP",
     "",
@@ -161,8 +165,8 @@ export function renderMarkdown(report: BenchReport, options: RenderOptions): str
       `of each server per operation${sliced(report.options.slices ?? 1, report.options.duration)}; requests rotate through ${n(report.options.variableSets)} variable sets drawn from ` +
       "the dataset (accounts weighted by their number of events, real event IDs, 7-day windows inside the data, and for " +
       "the counts 90 whole UTC days ending at a UTC midnight inside the data). TrailGraph serves as `npm start` starts it " +
-      `(\`${["node", ...serveNodeFlags(), "dist/src/cli.js", "serve"].join(" ")}\`). Limit: bench/raw-server.ts, node:http ` +
-      "with a mysql2 pool of the same size and prepared statements as TrailGraph's reads, " +
+      `(\`${["node", ...serveNodeFlags(), "dist/src/cli.js", "serve", ...workersFlag()].join(" ")}\`). Limit: bench/raw-server.ts, node:http ` +
+      `${processes()}with a mysql2 pool of the same size and prepared statements as TrailGraph's reads, ` +
       "sending the very statements TrailGraph sends for the operation and writing the same JSON (checked: both answer " +
       "the same JSON for the first variable sets, in-process and over HTTP). Ratio = TrailGraph req/s ÷ raw req/s. " +
       "Latencies in ms, per request (sub-millisecond precision). CPU ms/req: CPU time (user + system, /proc) the " +

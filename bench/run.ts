@@ -8,6 +8,8 @@
  *   --duration 10            seconds per load step;  --warmup 3  seconds of warm-up
  *   --slices 5               each step in this many turns, TrailGraph and raw alternately
  *   --connections 1,16,64
+ *   --workers 1              processes each server serves from (`trailgraph serve --workers N`, and
+ *                            as many raw server processes)
  *   --no-profile             skip the CPU profiles and query plans (largest size)
  *   --big-file-bytes 1073741824  size of the single large JSON lines file and JSON array file
  *                            whose ingest is measured for memory (peak RSS)
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
       warmup: { type: "string", default: "3" },
       slices: { type: "string", default: "5" },
       connections: { type: "string", default: "1,16,64" },
+      workers: { type: "string", default: "1" },
       "no-profile": { type: "boolean", default: false },
       "big-file-bytes": { type: "string", default: String(2 ** 30) },
       "no-big-files": { type: "boolean", default: false },
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
     slices: positive("--slices", values.slices),
     warmup,
     connections: list("--connections", values.connections),
+    workers: positive("--workers", values.workers),
     profile: !values["no-profile"],
     bigFileBytes: values["no-big-files"] ? 0 : positive("--big-file-bytes", values["big-file-bytes"].replace(/_/g, "")),
     keep: values.keep,

@@ -10,9 +10,9 @@ import { UsageError } from "./usage-error";
 const usage = async () => `Usage: trailgraph <command> [options]
 
 Commands:
-  serve [--port N] [--host H] [--migrate]
-      serve the GraphQL API (default port 4000, host 127.0.0.1); POST /ingest when
-      TRAILGRAPH_INGEST_TOKEN is set
+  serve [--port N] [--host H] [--migrate] [--workers N|auto]
+      serve the GraphQL API (default port 4000, host 127.0.0.1) from N processes (default 1);
+      POST /ingest when TRAILGRAPH_INGEST_TOKEN is set
   ${(await import("./ingest/command")).INGEST_USAGE.replace(/\n/g, "\n  ")}
   migrate
       bring the database up to date

@@ -2,41 +2,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { runCli, startCli, summaryOf } from "./support/cli";
+import { runCli, serve, summaryOf } from "./support/cli";
 import { SAMPLES } from "./support/delivery";
 import { createTestDatabase } from "./support/mysql-server";
-
-/** Starts `serve` on a free port, waits for its address, returns it and a stop function. */
-async function serve(options: { cwd: string; databaseUrl?: string }) {
-  const running = startCli(["serve", "--port", "0"], options);
-  const url = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${running.stderr()}`)), 60_000);
-    running.child.stderr!.on("data", () => {
-      const match = /GraphQL API at (http:\/\/\S+)/.exec(running.stderr());
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise(match[1]);
-      }
-    });
-    running.exited.then(() => reject(new Error(`serve exited:\n${running.stderr()}`)), reject);
-  });
-  return {
-    url,
-    log: running.stderr,
-    async query(query: string) {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query }),
-      });
-      return (await response.json()) as { data: any; errors?: unknown[] };
-    },
-    async stop() {
-      running.child.kill("SIGTERM");
-      await running.exited;
-    },
-  };
-}
 
 describe("trailgraph CLI", () => {
   let dir: string;

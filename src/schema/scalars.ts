@@ -1,5 +1,6 @@
 import { GraphQLScalarType } from "graphql";
 import { GraphQLDateTime as DateTimeOfGraphqlScalars, GraphQLJSON } from "graphql-scalars";
+import { isoString } from "./iso-string";
 
 export { GraphQLJSON };
 
@@ -15,6 +16,8 @@ const dateTime = DateTimeOfGraphqlScalars.toConfig();
 export const GraphQLDateTime = new GraphQLScalarType({
   ...dateTime,
   serialize(value) {
+    // Valid Dates (what the entities hold) straight away; anything else through graphql-scalars.
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return isoString(value);
     const serialized = dateTime.serialize!(value);
     return serialized instanceof Date ? serialized.toISOString() : serialized;
   },

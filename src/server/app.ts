@@ -11,7 +11,7 @@ import { Context } from "../context";
 import { TenantScope } from "../db/scope";
 import { compilingGateway } from "./executor";
 import { graphiqlPage } from "./graphiql";
-import { DEFAULT_INGEST_MAX_BYTES, DEFAULT_INGEST_MAX_DECODED_BYTES, registerIngestRoute } from "./ingest-route";
+import { ingestSettings, registerIngestRoute } from "./ingest-route";
 
 export interface AppOptions {
   dataSource: DataSource;
@@ -87,22 +87,4 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.get("/", async (_request, reply) => reply.redirect(GRAPHQL_PATH));
   return app;
-}
-
-/** POST /ingest settings from the environment. */
-export function ingestSettings(env: NodeJS.ProcessEnv = process.env): {
-  token: string | null;
-  maxBytes: number;
-  maxDecodedBytes: number;
-} {
-  const size = (name: string, fallback: number) => {
-    const value = Number(env[name] ?? fallback);
-    if (!Number.isInteger(value) || value <= 0)
-      throw new Error(`${name} '${env[name]}' is not a positive whole number`);
-    return value;
-  };
-  const maxBytes = size("TRAILGRAPH_INGEST_MAX_BYTES", DEFAULT_INGEST_MAX_BYTES);
-  const maxDecodedBytes = size("TRAILGRAPH_INGEST_MAX_DECODED_BYTES", DEFAULT_INGEST_MAX_DECODED_BYTES);
-  const token = env.TRAILGRAPH_INGEST_TOKEN?.trim() || null;
-  return { token, maxBytes, maxDecodedBytes };
 }

@@ -1,43 +1,96 @@
+import cluster from "node:cluster";
 import { parseArgs } from "node:util";
 import { storeConfig } from "../db/datasource";
 import { loadSamplesIfEmpty, openStore } from "../db/open";
-import { UsageError } from "../ingest/command";
-import { buildTrailGraphSchema } from "../schema/build";
-import { createApp, GRAPHQL_PATH, ingestSettings } from "./app";
+import { UsageError } from "../usage-error";
+import { ingestSettings } from "./ingest-route";
+import { runWorkers, workerCount } from "./workers";
 
-/** `trailgraph serve`: runs until SIGINT/SIGTERM. */
+/**
+ * `trailgraph serve`: runs until SIGINT/SIGTERM. With `--workers N` (N > 1) this process
+ * prepares the store and then supervises N worker processes (src/server/workers.ts), each of
+ * which runs this command again and serves on the shared socket.
+ */
 export async function serveCommand(args: string[], log: (message: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { port: { type: "string" }, host: { type: "string" }, migrate: { type: "boolean" } },
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      migrate: { type: "boolean" },
+      workers: { type: "string" },
+    },
   });
   const port = Number(values.port ?? process.env.PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port '${values.port}' is not a port number`);
   const host = values.host ?? process.env.HOST ?? "127.0.0.1";
+  const workers =
+    values.workers !== undefined
+      ? workerCount(values.workers)
+      : workerCount(process.env.TRAILGRAPH_WORKERS, "TRAILGRAPH_WORKERS");
+  // Settings are checked here, so that a primary refuses them before it starts workers.
+  const ingestOn = ingestSettings().token !== null;
+  const announce = (shown: string, processes: string) => {
+    log(`GraphQL API at http://${shown}/graphql (open it in a browser for GraphiQL)${processes}`);
+    log(ingestOn ? `POST http://${shown}/ingest is on` : "POST /ingest is off (set TRAILGRAPH_INGEST_TOKEN)");
+  };
 
+  // A worker: the primary has prepared the store; serve quietly and stop with the primary.
+  if (cluster.isWorker) return serve({ port, host, migrate: false, log, announce: null });
+  if (workers === 1)
+    return serve({ port, host, migrate: values.migrate, log, announce: (shown) => announce(shown, "") });
+
+  // The primary: migrate and load the samples once, before any worker opens the store.
+  const store = await prepareStore(values.migrate, log);
+  await store.dataSource.destroy();
+  return runWorkers({
+    count: workers,
+    log,
+    ready: (listening) => announce(`${host}:${listening}`, ` from ${workers} worker processes`),
+  });
+}
+
+async function prepareStore(migrate: boolean | undefined, log: (message: string) => void) {
   // 1. Connect to the store (the embedded one migrates itself).
-  const store = await openStore(storeConfig(), { migrate: values.migrate, log });
+  const store = await openStore(storeConfig(), { migrate, log });
   log(`store: ${store.config.display}`);
   // 2. On a new embedded store, load the bundled samples so the first query shows data.
   const samples = await loadSamplesIfEmpty(store);
   if (samples) log(`the embedded store was empty: loaded ${samples.inserted} sample events from samples/events.json`);
+  return store;
+}
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  migrate: boolean | undefined;
+  log: (message: string) => void;
+  /** Says where the API listens; null in a worker (its primary says it once). */
+  announce: ((shown: string) => void) | null;
+}
+
+/** Serves from this process. */
+async function serve({ port, host, migrate, log, announce }: ServeOptions): Promise<number> {
+  // The GraphQL stack loads only in the processes that serve.
+  const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
+  const store = announce ? await prepareStore(migrate, log) : await openStore(storeConfig(), { log });
   // 3. Build the schema once, and the HTTP server around it.
   const app = await createApp({ dataSource: store.dataSource, schema: await buildTrailGraphSchema() });
-  // 4. Stop cleanly on SIGINT/SIGTERM: finish requests in flight, then close the store.
-  const stop = async () => {
-    await app.close();
-    await store.dataSource.destroy();
-    process.exit(0);
-  };
+  // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish
+  // requests in flight, then close the store.
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await app.close();
+      await store.dataSource.destroy();
+      process.exit(0);
+    })());
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  if (cluster.isWorker) process.once("disconnect", stop);
   await app.listen({ port, host });
   const address = app.server.address();
-  const shown = typeof address === "object" && address ? `${host}:${address.port}` : `${host}:${port}`;
-  log(`GraphQL API at http://${shown}${GRAPHQL_PATH} (open it in a browser for GraphiQL)`);
-  log(
-    ingestSettings().token ? `POST http://${shown}/ingest is on` : "POST /ingest is off (set TRAILGRAPH_INGEST_TOKEN)",
-  );
+  announce?.(typeof address === "object" && address ? `${host}:${address.port}` : `${host}:${port}`);
   return new Promise<number>(() => {});
 }

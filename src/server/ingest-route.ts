@@ -25,6 +25,24 @@ export interface IngestRouteOptions {
 export const DEFAULT_INGEST_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_INGEST_MAX_DECODED_BYTES = 1024 * 1024 * 1024;
 
+/** POST /ingest settings from the environment. */
+export function ingestSettings(env: NodeJS.ProcessEnv = process.env): {
+  token: string | null;
+  maxBytes: number;
+  maxDecodedBytes: number;
+} {
+  const size = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`${name} '${env[name]}' is not a positive whole number`);
+    return value;
+  };
+  const maxBytes = size("TRAILGRAPH_INGEST_MAX_BYTES", DEFAULT_INGEST_MAX_BYTES);
+  const maxDecodedBytes = size("TRAILGRAPH_INGEST_MAX_DECODED_BYTES", DEFAULT_INGEST_MAX_DECODED_BYTES);
+  const token = env.TRAILGRAPH_INGEST_TOKEN?.trim() || null;
+  return { token, maxBytes, maxDecodedBytes };
+}
+
 type Chunks = AsyncIterable<Buffer>;
 
 /**

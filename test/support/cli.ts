@@ -89,3 +89,39 @@ export function summaryOf(run: CliRun): Record<string, any> {
     throw new Error(`not a JSON summary (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
   }
 }
+
+/**
+ * Starts `serve --port 0 [args]`, waits for its address, returns it, the child and a stop
+ * function (SIGTERM, then the child's end).
+ */
+export async function serve(options: CliOptions & { args?: string[] }) {
+  const running = startCli(["serve", "--port", "0", ...(options.args ?? [])], options);
+  const url = await new Promise<string>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${running.stderr()}`)), 60_000);
+    running.child.stderr!.on("data", () => {
+      const match = /GraphQL API at (http:\/\/\S+)/.exec(running.stderr());
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise(match[1]);
+      }
+    });
+    running.exited.then(() => reject(new Error(`serve exited:\n${running.stderr()}`)), reject);
+  });
+  return {
+    url,
+    child: running.child,
+    log: running.stderr,
+    async query(query: string) {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query }),
+      });
+      return (await response.json()) as { data: any; errors?: unknown[] };
+    },
+    async stop() {
+      running.child.kill("SIGTERM");
+      return running.exited;
+    },
+  };
+}
