@@ -10,12 +10,17 @@ interface MysqlPool {
   execute(sql: string, values: unknown[], callback: MysqlCallback): void;
 }
 
+/** The server's limit on prepared statements (max_prepared_stmt_count, shared by every client) is reached. */
+const ER_MAX_PREPARED_STMT_COUNT_REACHED = 1461;
+/** The statement cannot be prepared. */
+const ER_UNSUPPORTED_PS = 1295;
 /**
- * Server errors after which a statement runs unprepared: the server's limit on prepared
- * statements (max_prepared_stmt_count, shared by every client) is reached, or the statement
- * cannot be prepared.
+ * Once the server's limit is reached, reads run unprepared for this long before one tries to
+ * prepare again: a failed prepare is a round trip, and the limit is not freed by our retrying.
  */
-const UNPREPARED_FALLBACK = new Set([1461 /* ER_MAX_PREPARED_STMT_COUNT_REACHED */, 1295 /* ER_UNSUPPORTED_PS */]);
+export const UNPREPARED_PAUSE_MS = 5_000;
+/** Statement texts the server cannot prepare, remembered (at most this many) to run unprepared. */
+const MAX_UNSUPPORTED = 1_000;
 
 interface SqliteStatement {
   reader: boolean;
@@ -57,6 +62,8 @@ function mysqlReader(dataSource: DataSource): QueryFn {
   const logger = dataSource.logger;
   const extra = (dataSource.options as { extra?: { maxPreparedStatements?: number } }).extra;
   const prepared = (extra?.maxPreparedStatements ?? 0) > 0;
+  let unpreparedUntil = 0;
+  const unsupported = new Set<string>();
   return (text, params) => {
     const pool = (dataSource.driver as unknown as { pool?: MysqlPool }).pool;
     if (!pool) return dataSource.query(text, params);
@@ -70,12 +77,20 @@ function mysqlReader(dataSource: DataSource): QueryFn {
           resolve(rows as Row[]);
         }
       };
-      if (!prepared) return pool.query(text, params, done);
-      pool.execute(text, params, (error, rows) =>
-        error?.errno !== undefined && UNPREPARED_FALLBACK.has(error.errno)
-          ? pool.query(text, params, done)
-          : done(error, rows),
-      );
+      const paused = unpreparedUntil !== 0 && Date.now() < unpreparedUntil;
+      if (!prepared || paused || unsupported.has(text)) return pool.query(text, params, done);
+      pool.execute(text, params, (error, rows) => {
+        if (error?.errno === ER_MAX_PREPARED_STMT_COUNT_REACHED) {
+          unpreparedUntil = Date.now() + UNPREPARED_PAUSE_MS;
+          return pool.query(text, params, done);
+        }
+        if (error?.errno === ER_UNSUPPORTED_PS) {
+          if (unsupported.size >= MAX_UNSUPPORTED) unsupported.clear();
+          unsupported.add(text);
+          return pool.query(text, params, done);
+        }
+        done(error, rows);
+      });
     });
   };
 }

@@ -8,6 +8,7 @@ import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { storeConfig } from "../../src/db/datasource";
 import { openStore } from "../../src/db/open";
+import { UNPREPARED_PAUSE_MS } from "../../src/db/reader";
 import { generateEvents } from "../../src/generate/generator";
 import { dataOf, openTestApp, openTestStore, type TestApp, type TestStore } from "../support/harness";
 
@@ -33,6 +34,21 @@ const QUERY = `{
     orders(first: 5) { nodes { orderId items { articleConfig resource { resourceId events(first: 3) { nodes { eventId eventTime } } } } } }
   } }
 }`;
+
+/** Counts the reads a DataSource's mysql2 pool is asked for, prepared or not (calls go through unchanged). */
+function countPoolCalls(dataSource: DataSource): { execute: number; query: number } {
+  const pool = (dataSource.driver as unknown as { pool: Record<"execute" | "query", (...args: unknown[]) => unknown> })
+    .pool;
+  const calls = { execute: 0, query: 0 };
+  for (const method of ["execute", "query"] as const) {
+    const real = pool[method].bind(pool);
+    pool[method] = (...args: unknown[]) => {
+      calls[method]++;
+      return real(...args);
+    };
+  }
+  return calls;
+}
 
 /** mysql2's prepared statements, per pool connection. */
 function preparedPerConnection(dataSource: DataSource): number[] {
@@ -98,21 +114,40 @@ describe.skipIf(!available)("prepared reads on MySQL", () => {
     }
   });
 
-  it("reads unprepared when the server will not prepare more statements", async () => {
+  it("reads unprepared when the server will not prepare more statements, and tries again after a pause", async () => {
     const admin = await openStore(storeConfig(store.url), { migrate: false });
     const [{ limit }] = await admin.dataSource.query("SELECT @@GLOBAL.max_prepared_stmt_count AS `limit`");
     const server = await serverWith(undefined);
+    const calls = countPoolCalls(server.dataSource);
     try {
+      const expected = dataOf(await server.graphql(QUERY));
       await admin.dataSource.query("SET GLOBAL max_prepared_stmt_count = 0");
-      const answer = dataOf(await server.graphql(QUERY));
-      expect(answer.events.edges).toHaveLength(40);
-      expect(preparedPerConnection(server.dataSource).every((n) => n === 0)).toBe(true);
+      // Statements not yet prepared on this server's connections: the first refusal pauses preparing.
+      const fresh = QUERY.replace("events(first: 40)", "events(first: 39)");
+      const answer = dataOf(await server.graphql(fresh));
+      expect(answer.events.edges).toHaveLength(39);
+      const refused = calls.execute;
+      expect(refused).toBeGreaterThan(0);
+      // Within the pause, reads go straight to unprepared statements: no failed round trip each.
+      const queried = calls.query;
+      expect(
+        dataOf(await server.graphql(QUERY.replace("events(first: 40)", "events(first: 38)"))).events.edges,
+      ).toHaveLength(38);
+      expect(calls.execute).toBe(refused);
+      expect(calls.query).toBeGreaterThan(queried);
+      // After the pause, with the limit lifted, reads are prepared again.
+      await admin.dataSource.query(`SET GLOBAL max_prepared_stmt_count = ${Number(limit)}`);
+      await new Promise((resolve) => setTimeout(resolve, UNPREPARED_PAUSE_MS + 100));
+      const before = calls.execute;
+      expect(dataOf(await server.graphql(QUERY))).toEqual(expected);
+      expect(calls.execute).toBeGreaterThan(before);
+      expect(preparedPerConnection(server.dataSource).some((n) => n > 0)).toBe(true);
     } finally {
       await admin.dataSource.query(`SET GLOBAL max_prepared_stmt_count = ${Number(limit)}`);
       await server.close();
       await admin.dataSource.destroy();
     }
-  });
+  }, 30_000);
 
   it("refuses a TRAILGRAPH_DB_STATEMENTS that is not a whole number", () => {
     const before = process.env.TRAILGRAPH_DB_STATEMENTS;
