@@ -1,5 +1,5 @@
 import type { Dialect } from "./dialect";
-import { keysetCondition, sortValues, type Direction, type PageRequest, type SortColumn } from "./keyset";
+import { keysetCondition, sortKeyAlias, sortValues, type Direction, type PageRequest, type SortColumn } from "./keyset";
 import { and, inList, sql, type Sql } from "./sql";
 
 /** Runs one SQL statement; the Store passes its own, so every statement is counted and scoped. */
@@ -59,7 +59,7 @@ export async function fetchPages(
   encode: (values: unknown[]) => string,
 ): Promise<Map<string, RawPage>> {
   const readDirection: Direction = page.backward ? flip(spec.direction) : spec.direction;
-  const keys = spec.sort.map((column, index) => `${column.column} AS _k${index}`).join(", ");
+  const keys = spec.sort.map((column, index) => `${column.column} AS ${sortKeyAlias(index)}`).join(", ");
   const parentSelect = spec.parentColumn ? `, ${spec.parentColumn} AS _parent` : "";
   const orderBy = spec.sort.map((column) => `${column.column} ${readDirection}`).join(", ");
   const branches = parents.map((parent) => {
