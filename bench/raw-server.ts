@@ -8,40 +8,28 @@
  *     node --import tsx bench/raw-server.ts
  *
  * With RAW_WORKERS=N (N > 1) it serves from N node:cluster workers on one socket, each with
- * its own pool, as `trailgraph serve --workers N` does. Prints `listening <port>` on stdout
- * when every worker listens. Stops on SIGTERM/SIGINT.
+ * its own pool, supervised as `trailgraph serve --workers N` supervises its own
+ * (src/server/workers.ts). Prints `listening <port>` on stdout when every worker listens.
+ * Stops on SIGTERM/SIGINT.
  */
 import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createPool } from "mysql2/promise";
+import { runWorkers, workerCount } from "../src/server/workers";
 import { OPERATION_KEYS, runRaw, type Row } from "./raw-sql";
 
 const url = process.env.RAW_DATABASE_URL ?? "";
 if (!url) throw new Error("RAW_DATABASE_URL is not set");
-const workers = Number(process.env.RAW_WORKERS || 1);
-if (!Number.isInteger(workers) || workers < 1)
-  throw new Error(`RAW_WORKERS '${process.env.RAW_WORKERS}' is not a count`);
-if (workers > 1 && cluster.isPrimary) supervise(workers);
-else serve();
-
-/** The primary: N workers, `listening <port>` once all listen, SIGTERM passed on. */
-function supervise(count: number): void {
-  let listening = 0;
-  cluster.on("listening", (_worker, address) => {
-    if (++listening === count) process.stdout.write(`listening ${address.port}\n`);
-  });
-  let stopping = false;
-  cluster.on("exit", () => {
-    if (!stopping) throw new Error("a raw server worker exited");
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-  });
-  const stop = () => {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
-  };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  for (let i = 0; i < count; i++) cluster.fork();
+const workers = workerCount(process.env.RAW_WORKERS, "RAW_WORKERS");
+// The primary supervises its workers as `trailgraph serve --workers N`'s does.
+if (workers > 1 && cluster.isPrimary) {
+  runWorkers({
+    count: workers,
+    log: (message) => process.stderr.write(`[raw-server] ${message}\n`),
+    ready: (port) => process.stdout.write(`listening ${port}\n`),
+  }).then((code) => process.exit(code));
+} else {
+  serve();
 }
 
 function serve(): void {

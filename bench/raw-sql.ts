@@ -69,7 +69,7 @@ async function accountEventsWindow(v: Variables, query: QueryFn) {
     [v.a, date(v.from), date(v.to)],
   );
   const edges = rows.slice(0, EVENTS_PAGE).map((row) => ({
-    cursor: cursor("evD", time(row._k0).getTime(), Number(row._k1)),
+    cursor: encodeCursor("evD", [time(row._k0).getTime(), Number(row._k1)]),
     node: {
       eventId: row.event_id,
       eventName: row.event_name,
@@ -272,11 +272,6 @@ function time(value: unknown): Date {
 function json(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   return typeof value === "string" ? JSON.parse(value) : value;
-}
-
-/** TrailGraph's keyset cursor: base64url of `[tag, ...sort values]`. */
-function cursor(tag: string, ...values: unknown[]): string {
-  return encodeCursor(tag, values);
 }
 
 function marks(count: number): string {

@@ -1,5 +1,5 @@
 import type { Dialect } from "./dialect";
-import { and, type Sql } from "./sql";
+import { and, or, type Sql } from "./sql";
 import { UserInputError } from "../schema/errors";
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -129,8 +129,5 @@ export function keysetCondition(
     const equal = sort.slice(0, i).map((column, j) => ({ text: `${column.column} = ?`, params: [bound[j]] }));
     branches.push(and([...equal, { text: `${sort[i].column} ${op} ?`, params: [bound[i]] }]));
   }
-  return {
-    text: branches.map((branch) => `(${branch.text})`).join(" OR "),
-    params: branches.flatMap((branch) => branch.params),
-  };
+  return or(branches);
 }
