@@ -9,7 +9,7 @@ import type { GraphQLSchema } from "graphql";
 import type { DataSource } from "typeorm";
 import { Context } from "../context";
 import { TenantScope } from "../db/scope";
-import { compilingGateway } from "./executor";
+import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
 
@@ -34,8 +34,7 @@ export const GRAPHQL_PATH = "/graphql";
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024 });
   const apollo = new ApolloServer<Context>({
-    // The schema, run by an executor that compiles the operations clients repeat.
-    gateway: compilingGateway(options.schema),
+    schema: options.schema,
     // Explorers use GraphiQL and introspection whatever NODE_ENV says.
     introspection: true,
     plugins: [
@@ -43,6 +42,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are set; the plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
+      // Runs the operations clients repeat compiled.
+      compiledExecutionPlugin(options.schema),
     ],
     // Compact JSON: the default pretty-prints every response.
     stringifyResult: (result) => JSON.stringify(result),

@@ -1,9 +1,12 @@
-import type { ApolloServerOptionsWithGateway } from "@apollo/server";
-import { execute, getVariableValues, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { HeaderMap, type ApolloServerPlugin, type BaseContext, type GraphQLResponse } from "@apollo/server";
+import {
+  getVariableValues,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
-
-type Gateway = ApolloServerOptionsWithGateway<never>["gateway"];
-type Executor = NonNullable<Awaited<ReturnType<Gateway["load"]>>["executor"]>;
 
 /**
  * An operation is compiled on its COMPILE_AFTER-th run: compiling costs more than executing
@@ -18,20 +21,38 @@ interface DocumentState {
   compiled: Map<string, CompiledQuery | null>;
 }
 
+/** What a compiled run needs of a request Apollo Server has parsed and validated. */
+export interface CompiledRunRequest {
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  operationName: string | null;
+  contextValue: unknown;
+  variables: Record<string, unknown> | undefined;
+}
+
 /**
- * Runs operations the way graphql-js does, compiling the ones a client sends again with
- * graphql-jit: a compiled operation is straight-line code for its selection, without
- * graphql-js's per-field work (resolve info, argument objects, null-prototype result
- * objects that JSON.stringify serialises on its slow path). An event page of 50 edges
- * resolves about 450 fields, and that per-field work was most of its CPU.
+ * Runs the queries a client repeats compiled by graphql-jit: a compiled operation is
+ * straight-line code for its selection, without graphql-js's per-field work (resolve info,
+ * argument objects, null-prototype result objects that JSON.stringify serialises on its slow
+ * path). An event page of 50 edges resolves about 450 fields, and that per-field work was
+ * most of its CPU.
+ *
+ * Answers null where graphql-js should run instead: an operation's first runs, what
+ * graphql-jit cannot compile, mutations, and every answer with errors: graphql-js (through
+ * Apollo Server) then reports them, so errors, their extensions and HTTP status are the
+ * same whichever way an operation runs. A query with errors is thereby executed twice; they
+ * are reads, and errors are the exception.
  *
  * Compiled operations are kept per parsed document; Apollo Server keeps one parsed document
  * per distinct query text in its bounded document store, so a document it drops takes its
  * compiled operations with it.
  */
-export function compilingExecutor(schema: GraphQLSchema): Executor {
+export function compiledRunner(schema: GraphQLSchema) {
   const documents = new WeakMap<DocumentNode, DocumentState>();
-  const compile = (state: DocumentState, document: DocumentNode, name: string, operationName: string | null) => {
+  const compile = (document: DocumentNode, operationName: string | null) => {
+    let state = documents.get(document);
+    if (!state) documents.set(document, (state = { runs: new Map(), compiled: new Map() }));
+    const name = operationName ?? "";
     let compiled = state.compiled.get(name);
     if (compiled !== undefined) return compiled;
     const runs = (state.runs.get(name) ?? 0) + 1;
@@ -45,39 +66,59 @@ export function compilingExecutor(schema: GraphQLSchema): Executor {
     state.compiled.set(name, compiled);
     return compiled;
   };
-  return async (request) => {
-    const { document, operationName, context } = request;
-    const variables = request.request.variables ?? {};
-    let state = documents.get(document);
-    if (!state) documents.set(document, (state = { runs: new Map(), compiled: new Map() }));
-    const compiled = compile(state, document, operationName ?? "", operationName);
-    if (compiled) {
-      // Variables are coerced by graphql-js, with its errors: graphql-jit's coercion does not
-      // apply the default values of input object fields (EventOrder.field) and reports errors
-      // Apollo cannot format. Coerced values coerce again to themselves (DateTime takes a Date,
-      // and every enum's values are its names).
-      const coerced = getVariableValues(schema, request.operation.variableDefinitions ?? [], variables);
-      if (coerced.errors) return { errors: coerced.errors };
-      return (await compiled.query(undefined, context, coerced.coerced)) as ExecutionResult;
-    }
-    return execute({ schema, document, operationName, contextValue: context, variableValues: variables });
+  return async (request: CompiledRunRequest): Promise<ExecutionResult | null> => {
+    // The schema has no mutations today; one must never run twice (see above).
+    if (request.operation.operation !== "query") return null;
+    const compiled = compile(request.document, request.operationName);
+    if (!compiled) return null;
+    // Variables are coerced by graphql-js: graphql-jit's coercion does not apply the default
+    // values of input object fields (EventOrder.field). Coerced values coerce again to
+    // themselves (DateTime takes a Date, and every enum's values are its names).
+    const coerced = getVariableValues(schema, request.operation.variableDefinitions ?? [], request.variables ?? {});
+    if (coerced.errors) return null;
+    const result = (await compiled.query(undefined, request.contextValue, coerced.coerced)) as ExecutionResult;
+    return result.errors?.length ? null : result;
   };
 }
 
+/** Nothing to add to the response's status and headers (Apollo Server only reads it). */
+const NO_HTTP_CHANGES = { headers: new HeaderMap() };
+
 /**
- * Apollo Server takes a custom executor through its gateway interface: the schema is
- * announced once, the executor is called for every operation after Apollo has parsed and
- * validated it (with its document cache) and before its response plugins run.
+ * The compiled runner as an Apollo Server plugin: `responseForOperation` is called after
+ * Apollo has parsed and validated the operation (with its document cache), and an answer it
+ * gives replaces Apollo's execution. Plugins' execution hooks (`executionDidStart`,
+ * `willResolveField`) do not run for compiled answers; none of this server's plugins needs
+ * them (cache control is off, and Apollo's inline tracing is only on for federation subgraphs).
+ *
+ * Not Apollo Server's gateway executor interface, which would serve the same purpose: for
+ * every request it builds an object literal with a `status` getter and setter closing over
+ * the request, and V8 allocates a literal's getter/setter pair in the old generation. From
+ * there the pair keeps its closures, and through them the request's whole object graph
+ * (context, DataLoader caches, rows, the result), alive through every young-generation
+ * collection until the next full one. bench/FINDINGS.md §8 has the figures.
  */
-export function compilingGateway(schema: GraphQLSchema): Gateway {
-  return {
-    onSchemaLoadOrUpdate(callback) {
-      callback({ apiSchema: schema, coreSupergraphSdl: "" });
-      return () => undefined;
+export function compiledExecutionPlugin<TContext extends BaseContext>(
+  schema: GraphQLSchema,
+): ApolloServerPlugin<TContext> {
+  const run = compiledRunner(schema);
+  const listener = {
+    async responseForOperation(requestContext: {
+      document: DocumentNode;
+      operation: OperationDefinitionNode;
+      operationName: string | null;
+      contextValue: TContext;
+      request: { variables?: Record<string, unknown> };
+    }): Promise<GraphQLResponse | null> {
+      const result = await run({
+        document: requestContext.document,
+        operation: requestContext.operation,
+        operationName: requestContext.operationName,
+        contextValue: requestContext.contextValue,
+        variables: requestContext.request.variables,
+      });
+      return result && { http: NO_HTTP_CHANGES, body: { kind: "single", singleResult: result } };
     },
-    async load() {
-      return { executor: compilingExecutor(schema) };
-    },
-    async stop() {},
   };
+  return { requestDidStart: async () => listener };
 }
