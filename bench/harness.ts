@@ -13,7 +13,8 @@
  *     each operation in-process, and load both with autocannon at each connection count;
  *  4. at the largest size (with `profile`), EXPLAIN the statements and CPU-profile the
  *     server under load, one operation at a time.
- * Then the growth of p50 latencies between sizes; then (`bigFileBytes`) the ingest of one large
+ * Then the growth of p50 latencies between sizes, in steps whose turns alternate between a
+ * server on the smallest dataset and one on the larger; then (`bigFileBytes`) the ingest of one large
  * JSON lines file and one large single JSON array, for memory (peak RSS) whatever the input
  * size; and the targets of issue 4.
  */
@@ -305,6 +306,7 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
     const failures: string[] = [];
     const inputMode = await probeFolderIngest(log);
     const sizes: SizeReport[] = [];
+    const sources = new Map<number, DatasetSource>();
     for (const events of options.sizes) {
       const largest = events === options.sizes[options.sizes.length - 1];
       sizes.push(
@@ -322,28 +324,12 @@ export async function runBenchmark(input: BenchOptions): Promise<BenchReport> {
           load,
           failures,
           databasePid,
+          sources,
         }),
       );
     }
 
-    const growth: GrowthRow[] = [];
-    const base = sizes[0];
-    for (const size of sizes.slice(1)) {
-      for (const op of size.operations) {
-        const from = base.operations.find((o) => o.key === op.key)!.runs.find((r) => r.connections === focus)!;
-        const to = op.runs.find((r) => r.connections === focus)!;
-        growth.push({
-          key: op.key,
-          title: op.title,
-          connections: focus,
-          fromEvents: base.events,
-          toEvents: size.events,
-          p50From: from.trailgraph.p50,
-          p50To: to.trailgraph.p50,
-          ratio: to.trailgraph.p50 / from.trailgraph.p50,
-        });
-      }
-    }
+    const growth = await measureGrowth({ options, sources, focus, databasePid, failures, log, cleanups });
     const bigFiles =
       options.bigFileBytes > 0
         ? await benchBigFiles({
@@ -414,6 +400,14 @@ interface SizeRun {
   failures: string[];
   /** The database server's process, when it runs on this machine (its CPU time is measured). */
   databasePid: number | null;
+  /** Where each size's database is and what is sent to it, for the growth steps. */
+  sources: Map<number, DatasetSource>;
+}
+
+/** A size's TrailGraph database and the request bodies drawn from it, per operation. */
+interface DatasetSource {
+  url: string;
+  bodies: Map<OpKey, string[]>;
 }
 
 async function benchSize(run: SizeRun): Promise<SizeReport> {
@@ -505,6 +499,7 @@ async function benchSize(run: SizeRun): Promise<SizeReport> {
     sets.set(op.key, drawn);
     bodies.set(op.key, requestBodies(op.key, drawn));
   }
+  run.sources.set(events, { url: db.url, bodies });
   const servers: Server[] = [];
   const stopServers = async () => {
     for (const server of servers.splice(0)) await server.stop();
@@ -604,6 +599,72 @@ async function benchSize(run: SizeRun): Promise<SizeReport> {
     explain,
     profiles,
   };
+}
+
+/**
+ * Growth: TrailGraph's p50 at each larger size against the smallest, at `focus` connections.
+ * The sizes' own steps run many minutes apart, and this host's speed drifts by more than the
+ * target's margin in that time; so each operation gets one step whose turns alternate between
+ * a server on the smallest dataset and one on the larger (as the TrailGraph/raw steps
+ * alternate), each sent the variables drawn from its own dataset.
+ */
+async function measureGrowth(input: {
+  options: Required<Omit<BenchOptions, "log" | "mysqlUrl">>;
+  sources: Map<number, DatasetSource>;
+  focus: number;
+  databasePid: number | null;
+  failures: string[];
+  log: (line: string) => void;
+  cleanups: Array<() => Promise<void>>;
+}): Promise<GrowthRow[]> {
+  const { options, sources, focus, databasePid, log } = input;
+  const [smallest, ...larger] = options.sizes;
+  const rows: GrowthRow[] = [];
+  for (const events of larger) {
+    const from = sources.get(smallest)!;
+    const to = sources.get(events)!;
+    const servers = await Promise.all([
+      startTrailGraph(from.url, { workers: options.workers }),
+      startTrailGraph(to.url, { workers: options.workers }),
+    ]);
+    const stop = async () => {
+      for (const server of servers.splice(0)) await server.stop();
+    };
+    input.cleanups.push(stop);
+    const span = `${smallest.toLocaleString("en-US")} → ${events.toLocaleString("en-US")} events`;
+    try {
+      for (const op of OPERATIONS) {
+        const targets = [from, to].map((source, index) => ({
+          url: servers[index].url,
+          bodies: source.bodies.get(op.key)!,
+          measured: { server: servers[index].pid, database: databasePid },
+        }));
+        if (options.warmup > 0) {
+          for (const target of targets) await runLoad(target.url, target.bodies, focus, options.warmup);
+        }
+        const [small, large] = await runAlternating(targets, [], focus, options.duration, options.slices);
+        checked(small, "trailgraph", op.key, input.failures, `growth ${span}, smaller dataset: `);
+        checked(large, "trailgraph", op.key, input.failures, `growth ${span}, larger dataset: `);
+        const ratio = large.p50 / small.p50;
+        rows.push({
+          key: op.key,
+          title: op.title,
+          connections: focus,
+          fromEvents: smallest,
+          toEvents: events,
+          p50From: small.p50,
+          p50To: large.p50,
+          ratio,
+        });
+        log(
+          `[growth] ${op.key} c=${focus}, ${span}: p50 ${small.p50.toFixed(2)} → ${large.p50.toFixed(2)} ms, ${ratio.toFixed(2)}×`,
+        );
+      }
+    } finally {
+      await stop();
+    }
+  }
+  return rows;
 }
 
 /**

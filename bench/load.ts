@@ -86,6 +86,8 @@ const GRAPHQL_ERRORS = /"errors":\s*\[/;
 export interface LoadTarget {
   url: string;
   measured?: Measured;
+  /** This target's request bodies, when they differ from the step's (another dataset's variables). */
+  bodies?: readonly string[];
 }
 
 /** What the slices of one target add up to. */
@@ -148,7 +150,7 @@ export async function runAlternating(
   }));
   for (let slice = 0; slice < slices; slice++) {
     for (const [index, target] of targets.entries()) {
-      await loadSlice(target, bodies, connections, seconds / slices, tallies[index]);
+      await loadSlice(target, target.bodies ?? bodies, connections, seconds / slices, tallies[index]);
     }
   }
   return tallies.map((tally) => summarize(tally, connections));

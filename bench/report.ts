@@ -185,6 +185,11 @@ export function renderMarkdown(report: BenchReport, options: RenderOptions): str
     push(
       `## Growth (p50 latency at ${focus} connections)`,
       "",
+      "One step per operation whose turns alternate between a TrailGraph server on the smaller " +
+        "dataset and one on the larger, each sent variables drawn from its own dataset (the " +
+        "sizes' own steps above run minutes apart, and this host's speed drifts in that time); " +
+        "so these p50s are not those of the tables above.",
+      "",
       table(
         ["operation", "from", "to", "p50 from (ms)", "p50 to (ms)", "ratio", "≤ 1.5×"],
         report.growth.map((g) => [
