@@ -623,14 +623,20 @@ async function measureGrowth(input: {
   for (const events of larger) {
     const from = sources.get(smallest)!;
     const to = sources.get(events)!;
-    const servers = await Promise.all([
-      startTrailGraph(from.url, { workers: options.workers }),
-      startTrailGraph(to.url, { workers: options.workers }),
-    ]);
+    // Each server is registered as it starts, so a failure to start the other stops it too.
+    const started: Server[] = [];
     const stop = async () => {
-      for (const server of servers.splice(0)) await server.stop();
+      for (const server of started.splice(0)) await server.stop();
     };
     input.cleanups.push(stop);
+    const servers = await Promise.all(
+      [from, to].map((source) =>
+        startTrailGraph(source.url, { workers: options.workers }).then((server) => {
+          started.push(server);
+          return server;
+        }),
+      ),
+    );
     const span = `${smallest.toLocaleString("en-US")} → ${events.toLocaleString("en-US")} events`;
     try {
       for (const op of OPERATIONS) {

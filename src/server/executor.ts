@@ -1,4 +1,4 @@
-import { HeaderMap, type ApolloServerPlugin, type BaseContext, type GraphQLResponse } from "@apollo/server";
+import { HeaderMap, type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener } from "@apollo/server";
 import {
   getVariableValues,
   type DocumentNode,
@@ -102,14 +102,8 @@ export function compiledExecutionPlugin<TContext extends BaseContext>(
   schema: GraphQLSchema,
 ): ApolloServerPlugin<TContext> {
   const run = compiledRunner(schema);
-  const listener = {
-    async responseForOperation(requestContext: {
-      document: DocumentNode;
-      operation: OperationDefinitionNode;
-      operationName: string | null;
-      contextValue: TContext;
-      request: { variables?: Record<string, unknown> };
-    }): Promise<GraphQLResponse | null> {
+  const listener: GraphQLRequestListener<TContext> = {
+    async responseForOperation(requestContext) {
       const result = await run({
         document: requestContext.document,
         operation: requestContext.operation,

@@ -1,4 +1,4 @@
-import { getOperationAST, parse, type GraphQLSchema } from "graphql";
+import { getOperationAST, parse, type DocumentNode, type GraphQLSchema } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/context";
 import { generateEvents } from "../../src/generate/generator";
@@ -107,19 +107,21 @@ describe("compiled execution answers as graphql-js does", () => {
     for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
   });
 
+  /** What Apollo Server hands the runner for an operation of `document`, with a fresh Context. */
+  const requestFor = (document: DocumentNode, operationName: string, variables: Record<string, unknown> = {}) => ({
+    document,
+    operationName,
+    operation: getOperationAST(document, operationName)!,
+    contextValue: new Context(store.dataSource),
+    variables,
+  });
+
   it("compiles an operation on its COMPILE_AFTER-th run, and keeps one compilation per operation name", async () => {
     const run = compiledRunner(schema);
     const document = parse(
       `query A { events(first: 2) { nodes { eventId } } } query B { accounts(first: 1) { nodes { accountId } } }`,
     );
-    const runOperation = (operationName: string, variables: Record<string, unknown> = {}) =>
-      run({
-        document,
-        operationName,
-        operation: getOperationAST(document, operationName)!,
-        contextValue: new Context(store.dataSource),
-        variables,
-      });
+    const runOperation = (operationName: string) => run(requestFor(document, operationName));
     const a = [];
     for (let i = 0; i < COMPILE_AFTER + 1; i++) a.push(await runOperation("A"));
     // null: not compiled (yet), Apollo Server executes it on graphql-js.
@@ -133,14 +135,7 @@ describe("compiled execution answers as graphql-js does", () => {
   it("leaves answers with errors, and variables that do not coerce, to graphql-js", async () => {
     const run = compiledRunner(schema);
     const document = parse(`query P($first: Int) { events(first: $first) { nodes { eventId } } }`);
-    const runWith = (variables: Record<string, unknown>) =>
-      run({
-        document,
-        operationName: "P",
-        operation: getOperationAST(document, "P")!,
-        contextValue: new Context(store.dataSource),
-        variables,
-      });
+    const runWith = (variables: Record<string, unknown>) => run(requestFor(document, "P", variables));
     for (let i = 0; i < COMPILE_AFTER; i++) await runWith({ first: 1 });
     expect((await runWith({ first: 1 }))?.data).toBeDefined();
     // A page size out of range: the resolver's user error.
