@@ -165,18 +165,20 @@ async function accountOrders(v: Variables, query: QueryFn) {
   };
 }
 
-/** The first events of each resource, newest first: one UNION ALL of one LIMITed branch per resource. */
+/**
+ * The first events of each resource, newest first: one UNION ALL of one LIMITed branch per
+ * resource that reads the link index only, joined once to the events.
+ */
 async function resourceEventPages(parents: number[], query: QueryFn): Promise<Map<number, Row[]>> {
   const pages = new Map<number, Row[]>(parents.map((pk) => [pk, []]));
   if (parents.length === 0) return pages;
-  const branch = `SELECT e.pk, e.event_id, e.event_time, e.event_name, e.account_id, e.identity_pk, er.event_time AS _k0, er.event_pk AS _k1, er.resource_pk AS _parent FROM event_resources er JOIN events e ON e.pk = er.event_pk WHERE (er.resource_pk = ?) ORDER BY er.event_time DESC, er.event_pk DESC LIMIT ${RESOURCE_EVENTS_PAGE + 1}`;
-  const text = parents.length === 1 ? branch : parents.map(() => `(${branch})`).join(" UNION ALL ");
+  const branch = `SELECT er.event_time AS _k0, er.event_pk AS _k1, er.resource_pk AS _parent, er.event_pk AS _row FROM event_resources er WHERE (er.resource_pk = ?) ORDER BY er.event_time DESC, er.event_pk DESC LIMIT ${RESOURCE_EVENTS_PAGE + 1}`;
+  const union = parents.length === 1 ? branch : parents.map(() => `(${branch})`).join(" UNION ALL ");
+  const text = `SELECT e.pk, e.event_id, e.event_time, e.event_name, e.account_id, e.identity_pk, k.* FROM (${union}) k JOIN events e ON e.pk = k._row`;
   for (const row of await query(text, parents)) pages.get(Number(row._parent))?.push(row);
   for (const [pk, rows] of pages) {
-    // UNION ALL does not promise to keep each branch's order.
-    if (parents.length > 1) {
-      rows.sort((x, y) => time(y._k0).getTime() - time(x._k0).getTime() || Number(y._k1) - Number(x._k1));
-    }
+    // Neither UNION ALL nor the join around it promises an order.
+    rows.sort((x, y) => time(y._k0).getTime() - time(x._k0).getTime() || Number(y._k1) - Number(x._k1));
     pages.set(pk, rows.slice(0, RESOURCE_EVENTS_PAGE));
   }
   return pages;

@@ -130,7 +130,7 @@ export class Context {
 
   /** One page of a list for one parent (null for a root list), batched with its siblings. */
   async page<T>(entity: new () => T, spec: ListSpec, page: PageRequest, parent: unknown = null): Promise<Page<T>> {
-    const group = `${entity.name} ${specKey(spec)} ${JSON.stringify(page)}`;
+    const group = `${entity.name} ${specKey(spec)} ${pageKey(page)}`;
     const result = (await this.pageLoader.load({ entity, spec, page, parent, group })) as Page<T>;
     if (entity === (Event as unknown) && !spec.partial) this.prime(result.nodes as Event[]);
     return result;
@@ -161,6 +161,12 @@ function specKey(spec: ListSpec | CountsSpec): string {
     specKeys.set(spec, key);
   }
   return key;
+}
+
+/** A page request as a string: size and way, and the cursors' values when there are any. */
+function pageKey(page: PageRequest): string {
+  const way = `${page.size}${page.backward ? "<" : ">"}`;
+  return page.after === null && page.before === null ? way : `${way} ${JSON.stringify([page.after, page.before])}`;
 }
 
 interface GroupedKey {

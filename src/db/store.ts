@@ -12,7 +12,16 @@ import {
 import { dialectOf, type Dialect } from "./dialect";
 import { Hydrator } from "./hydrate";
 import { encodeCursor, type Direction, type PageRequest, type SortColumn } from "./keyset";
-import { countRows, fetchPages, parentKey, type JoinedRow, type ListSpec, type QueryFn, type RawPage } from "./lists";
+import {
+  countRows,
+  fetchPages,
+  parentKey,
+  type JoinedRow,
+  type LinkedRows,
+  type ListSpec,
+  type QueryFn,
+  type RawPage,
+} from "./lists";
 import { readerOf } from "./reader";
 import type { TenantScope } from "./scope";
 import { and, inList, or, sql, type Sql } from "./sql";
@@ -113,6 +122,13 @@ export interface EventListShape {
   identity?: boolean;
 }
 
+/**
+ * Events reached through a link table, read keys first (`LinkedRows`): only when the list has
+ * no condition on events (no filter, unrestricted scope), or a branch's LIMIT would count
+ * events the condition then drops.
+ */
+const linkedEvents = (from: string, key: string): LinkedRows => ({ from, key, rows: "events e", rowKey: "e.pk" });
+
 const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
   { column: time, kind: "time" },
   { column: pk, kind: "int" },
@@ -128,6 +144,8 @@ export class Store {
   private readonly query: QueryFn;
   /** Event list specs of this request by anchor, filter and direction: one object per list, not per parent. */
   private readonly eventLists = new Map<string, ListSpec>();
+  /** The columns each shape of this request reads (one shape object serves a list's parents). */
+  private readonly shapes = new WeakMap<EventListShape, { columns: string[] | null; identity: boolean; key: string }>();
   /** eventCounts specs of this request by anchor, field and filter, likewise. */
   private readonly countSpecs = new Map<string, CountsSpec>();
 
@@ -269,12 +287,17 @@ export class Store {
     direction: Direction,
     shape: EventListShape = {},
   ): ListSpec {
-    const columns = shape.properties ? this.hydrator.columnsOfProperties(Event, shape.properties) : null;
-    const identity = shape.identity === true;
-    const key = `${anchor} ${direction} ${JSON.stringify(filter ?? null)} ${columns?.join(",") ?? "*"} ${identity}`;
+    let read = this.shapes.get(shape);
+    if (!read) {
+      const columns = shape.properties ? this.hydrator.columnsOfProperties(Event, shape.properties) : null;
+      const identity = shape.identity === true;
+      read = { columns, identity, key: `${columns?.join(",") ?? "*"} ${identity}` };
+      this.shapes.set(shape, read);
+    }
+    const key = `${anchor} ${direction} ${filter == null ? "null" : JSON.stringify(filter)} ${read.key}`;
     let spec = this.eventLists.get(key);
     if (!spec) {
-      spec = { ...this.buildEventList(anchor, filter, direction, columns, identity), key: `events ${key}` };
+      spec = { ...this.buildEventList(anchor, filter, direction, read.columns, read.identity), key: `events ${key}` };
       this.eventLists.set(key, spec);
     }
     return spec;
@@ -309,6 +332,7 @@ export class Store {
         return {
           ...base,
           from: "event_resources er JOIN events e ON e.pk = er.event_pk",
+          linked: where.length === 0 ? linkedEvents("event_resources er", "er.event_pk") : undefined,
           where,
           parentColumn: "er.resource_pk",
           sort: EVENT_SORT("er.event_time", "er.event_pk"),
@@ -317,6 +341,7 @@ export class Store {
         return {
           ...base,
           from: "event_orders eo JOIN events e ON e.pk = eo.event_pk",
+          linked: where.length === 0 ? linkedEvents("event_orders eo", "eo.event_pk") : undefined,
           where,
           parentColumn: "eo.order_id",
           sort: EVENT_SORT("eo.event_time", "eo.event_pk"),

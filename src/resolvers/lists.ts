@@ -1,4 +1,4 @@
-import type { GraphQLResolveInfo } from "graphql";
+import type { FieldNode, GraphQLResolveInfo } from "graphql";
 import type { ClassType } from "type-graphql";
 import type { Context } from "../context";
 import { Event } from "../entities";
@@ -67,11 +67,28 @@ const EVENT_RESOLVED: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
+ * Shapes by the field nodes they were read from. Every parent of a list of parents resolves
+ * its `events` field with the same nodes (graphql-js collects a type's subfields once per
+ * operation; a compiled operation, once), so a page of 20 resources reads the selection once,
+ * and hands the Store one shape object to key its list on.
+ */
+const shapes = new WeakMap<readonly FieldNode[], EventListShape>();
+
+/**
  * What the selection of an event connection reads: the Event properties (other fields are
  * columns of their name), and the identity with the page when it asks for `userIdentity`
  * (one statement instead of two, and a node that resolves without waiting on a loader).
  */
 function eventListShape(info: GraphQLResolveInfo): EventListShape {
+  let shape = shapes.get(info.fieldNodes);
+  if (!shape) {
+    shape = readEventListShape(info);
+    shapes.set(info.fieldNodes, shape);
+  }
+  return shape;
+}
+
+function readEventListShape(info: GraphQLResolveInfo): EventListShape {
   const fields = connectionNodeFields(info);
   const properties = new Set(EVENT_ROW_BASE);
   for (const field of fields) {

@@ -518,6 +518,43 @@ describe.each(storesUnderTest())("keyset pagination ($kind)", ({ kind, available
     }
   });
 
+  it.skipIf(!available)(
+    "reads the events of many resources in one list, each its own page, with and without a filter on events",
+    async () => {
+      const data = dataOf(
+        await store.graphql(
+          `query($b: String!) { resources(first: 500) { nodes { resourceId
+          events(first: 3) { nodes { eventId } pageInfo { hasNextPage } }
+          tail: events(last: 2) { nodes { eventId } pageInfo { hasPreviousPage } }
+          oldest: events(first: 2, orderBy: { direction: ASC }) { nodes { eventId } }
+          ofB: events(first: 2, filter: { accountIds: [$b] }) { nodes { eventId } totalCount }
+        } } }`,
+          { b: ACCOUNT_B },
+        ),
+      ).resources.nodes;
+      const resourceIds = new Set(expected.flatMap((e) => e.resources.map((r) => r.resourceId)));
+      expect(data.map((resource: any) => resource.resourceId).sort()).toEqual([...resourceIds].sort());
+      let filterMatters = false;
+      for (const resource of data) {
+        const touching = all.filter((e) => e.resources.some((r) => r.resourceId === resource.resourceId));
+        expect(touching.length).toBeGreaterThan(3);
+        expect(resource.events.nodes.map(eventKey)).toEqual(ids(touching.slice(0, 3)));
+        expect(resource.events.pageInfo.hasNextPage).toBe(true);
+        expect(resource.tail.nodes.map(eventKey)).toEqual(ids(touching.slice(-2)));
+        expect(resource.tail.pageInfo.hasPreviousPage).toBe(true);
+        expect(resource.oldest.nodes.map(eventKey)).toEqual(ids(touching).reverse().slice(0, 2));
+        // The filter applies before each page's limit: B's events, wherever they are in the list.
+        const ofB = touching.filter((e) => e.accountId === ACCOUNT_B);
+        expect(resource.ofB.nodes.map(eventKey)).toEqual(ids(ofB.slice(0, 2)));
+        expect(resource.ofB.totalCount).toBe(ofB.length);
+        // What a limit applied before the filter would answer: B's events among the first 3.
+        const limitedFirst = touching.slice(0, 3).filter((e) => e.accountId === ACCOUNT_B);
+        if (ofB.length >= 2 && limitedFirst.length < 2) filterMatters = true;
+      }
+      expect(filterMatters).toBe(true);
+    },
+  );
+
   it.skipIf(!available)("keeps cursors valid and pages stable while new events arrive", async () => {
     // A store of its own: this test adds events.
     const live = await openTestStore(kind);

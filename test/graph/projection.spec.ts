@@ -72,9 +72,19 @@ describe.each(storesUnderTest())("event lists read only the columns they need ($
       const edges = dataOf(
         await store.graphql<any>(`{ events(first: 500) { edges { node { eventId ... on Event { ${selection} } } } } }`),
       );
+      // Lists reached through a link table read their page's keys first, then the rows.
+      const linked = dataOf(
+        await store.graphql<any>(`{
+          resources(first: 500) { nodes { events(first: 500) { nodes { eventId ${selection} } } } }
+          orders(first: 500) { nodes { events(first: 500) { nodes { eventId ${selection} } } } }
+        }`),
+      );
+      const linkedNodes = [...linked.resources.nodes, ...linked.orders.nodes].flatMap((parent) => parent.events.nodes);
       expect(list.events.nodes, field).toHaveLength(eventIds.length);
+      expect(linkedNodes.length, field).toBeGreaterThan(eventIds.length / 2);
       for (const node of list.events.nodes) expect(node, field).toEqual(expected.get(node.eventId));
       for (const edge of edges.events.edges) expect(edge.node, field).toEqual(expected.get(edge.node.eventId));
+      for (const node of linkedNodes) expect(node, field).toEqual(expected.get(node.eventId));
     }
   });
 
