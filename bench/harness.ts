@@ -183,9 +183,22 @@ export interface SizeReport {
     raw: RawIngestResult;
     ratio: number;
   };
+  /** How the database server settled after the ingests, before the read steps (older runs: none). */
+  settle?: SettleReport;
   operations: OperationReport[];
   explain: ExplainReport[];
   profiles: ProfileReport[];
+}
+
+export interface SettleReport {
+  seconds: number;
+  /** Modified buffer pool pages not yet written, and undo log entries not yet purged. */
+  dirtyPagesBefore: number;
+  dirtyPagesAfter: number;
+  historyBefore: number;
+  historyAfter: number;
+  /** False when the limit of `SETTLE_SECONDS` ran out first (the steps then run anyway). */
+  settled: boolean;
 }
 
 export interface GrowthRow {
@@ -489,6 +502,12 @@ async function benchSize(run: SizeRun): Promise<SizeReport> {
 
   let profileIngest: ProfileReport | null = null;
   if (run.profileIngest) profileIngest = await profileIngestRun(run, inputs, work);
+  const settle = await settleDatabase(db.url);
+  log(
+    `[${label}] database settled in ${settle.seconds.toFixed(0)} s: dirty pages ${settle.dirtyPagesBefore} → ` +
+      `${settle.dirtyPagesAfter}, undo history ${settle.historyBefore} → ${settle.historyAfter}` +
+      (settle.settled ? "" : ` (stopped waiting after ${SETTLE_SECONDS} s)`),
+  );
 
   // 3. The GraphQL operations.
   const facts = await readFacts(db.url, options.seed);
@@ -595,6 +614,7 @@ async function benchSize(run: SizeRun): Promise<SizeReport> {
       raw,
       ratio: tgRate / raw.eventsPerSecond,
     },
+    settle,
     operations,
     explain,
     profiles,
@@ -704,6 +724,59 @@ async function probeFolderIngest(log: (line: string) => void): Promise<SizeRepor
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Longest wait for the database server to settle after the ingests. */
+const SETTLE_SECONDS = 300;
+
+/**
+ * Waits until the database server has written out the pages the ingests modified and purged
+ * their undo history, so that the read steps measure reads, not the background writing that
+ * follows a bulk load (InnoDB's page cleaner goes on for minutes at `innodb_io_capacity`,
+ * on the same two cores). `innodb_max_dirty_pages_pct = 0` asks the cleaner to write every
+ * dirty page now; it is put back afterwards (a server that refuses it is only waited for).
+ */
+async function settleDatabase(url: string): Promise<SettleReport> {
+  return withConnection(url, async (c) => {
+    const status = async () => {
+      const [rows] = await c.query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_history_list_length')",
+      );
+      const values = new Map(
+        (rows as Array<{ Variable_name: string; Value: string }>).map((r) => [r.Variable_name, Number(r.Value)]),
+      );
+      return {
+        dirty: values.get("Innodb_buffer_pool_pages_dirty") ?? 0,
+        history: values.get("Innodb_history_list_length") ?? 0,
+      };
+    };
+    const [[variable]] = (await c.query("SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct")) as unknown as [
+      Array<{ pct: number }>,
+    ];
+    const lowered = await c.query("SET GLOBAL innodb_max_dirty_pages_pct = 0").then(
+      () => true,
+      () => false,
+    );
+    const started = performance.now();
+    const before = await status();
+    let now = before;
+    try {
+      while (!(now.dirty <= 100 && now.history <= 100) && performance.now() - started < SETTLE_SECONDS * 1000) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        now = await status();
+      }
+    } finally {
+      if (lowered) await c.query("SET GLOBAL innodb_max_dirty_pages_pct = ?", [Number(variable.pct)]);
+    }
+    return {
+      seconds: (performance.now() - started) / 1000,
+      dirtyPagesBefore: before.dirty,
+      dirtyPagesAfter: now.dirty,
+      historyBefore: before.history,
+      historyAfter: now.history,
+      settled: now.dirty <= 100 && now.history <= 100,
+    };
+  });
 }
 
 async function withConnection<T>(url: string, use: (connection: Connection) => Promise<T>): Promise<T> {

@@ -178,7 +178,7 @@ export function renderMarkdown(report: BenchReport, options: RenderOptions): str
     "",
   );
   for (const size of report.sizes) {
-    push(`### ${n(size.events)} events`, "", opTable(size), "", statementsTable(size), "");
+    push(`### ${n(size.events)} events`, "", ...settleLines(size), opTable(size), "", statementsTable(size), "");
   }
 
   if (report.growth.length > 0) {
@@ -473,4 +473,20 @@ function sliced(slices: number, duration: number): string {
     "(a burst of load from elsewhere on the machine then falls on both alike); each server's figures are those of " +
     "all its turns together"
   );
+}
+
+/**
+ * Before the read steps, the harness waits for the database server to write out what the
+ * ingests left dirty in its buffer pool and to purge their undo history (bench/harness.ts
+ * `settleDatabase`); older runs did not.
+ */
+function settleLines(size: SizeReport): string[] {
+  const settle = size.settle;
+  if (!settle) return [];
+  return [
+    `The database server settled for ${n(settle.seconds, 0)} s after the ingests, before these steps: dirty buffer pool ` +
+      `pages ${n(settle.dirtyPagesBefore)} → ${n(settle.dirtyPagesAfter)}, undo history ${n(settle.historyBefore)} → ` +
+      `${n(settle.historyAfter)}${settle.settled ? "" : " (the wait ran out first)"}.`,
+    "",
+  ];
 }

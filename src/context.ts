@@ -101,10 +101,13 @@ export class Context {
     manyByKey(pks, await this.store.ordersOfResources(pks)),
   );
 
-  /** Items by order; the resources read with them are primed for `resourceByPk`. */
+  /** Items by order, each with the resource read with it (also primed for `resourceByPk`). */
   readonly itemsByOrderId = new DataLoader<string, OrderItem[]>(async (ids) => {
     const pairs = await this.store.itemsOfOrders(ids);
-    for (const [item, resource] of pairs) this.resourceByPk.prime(item.resourcePk, resource);
+    for (const [item, resource] of pairs) {
+      item.resource = resource;
+      this.resourceByPk.prime(item.resourcePk, resource);
+    }
     return manyByKey(
       ids,
       pairs.map(([item]) => [item.orderId, item] as const),

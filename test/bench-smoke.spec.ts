@@ -60,6 +60,10 @@ describe("npm run bench, smoke run", () => {
       expect(ingest.raw.eventsPerSecond).toBeGreaterThan(0);
       expect(ingest.raw.statements).toBeGreaterThan(0);
       expect(ingest.ratio).toBeGreaterThan(0);
+      // The read steps start once the server has written out and purged what the ingests left.
+      expect(size.settle!.settled).toBe(true);
+      expect(size.settle!.dirtyPagesAfter).toBeLessThanOrEqual(100);
+      expect(size.settle!.seconds).toBeGreaterThanOrEqual(0);
 
       expect(size.operations.map((op) => op.key)).toEqual(["a", "b", "c", "d"]);
       for (const op of size.operations) {

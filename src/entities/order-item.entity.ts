@@ -2,6 +2,7 @@ import { Field, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 import { GraphQLJSON } from "graphql-scalars";
 import { bigintNumber, LIMITS } from "./columns";
+import type { ReferencedResource } from "./referenced-resource.entity";
 
 /** One resource an order bought, with the configuration it was bought with. */
 @Entity({ name: "order_items" })
@@ -25,4 +26,10 @@ export class OrderItem {
       "The configuration bought (`articleConfig`: instance type, disks, bandwidth, ...), as the event gave it.",
   })
   articleConfig: Record<string, unknown> | null;
+
+  /**
+   * The resource, when it was read with the item (null: outside the tenant scope); undefined
+   * when it was not read. Not a column: `resource` resolves from it.
+   */
+  resource?: ReferencedResource | null;
 }

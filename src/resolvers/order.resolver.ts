@@ -49,8 +49,11 @@ export class OrderResolver {
 @Resolver(() => OrderItem)
 export class OrderItemResolver {
   @FieldResolver(() => ReferencedResource, { nullable: true, description: "The resource bought." })
-  resource(@Root() item: OrderItem, @Ctx() ctx: Context): Promise<ReferencedResource | null> {
-    return ctx.resourceByPk.load(item.resourcePk);
+  resource(
+    @Root() item: OrderItem,
+    @Ctx() ctx: Context,
+  ): Promise<ReferencedResource | null> | ReferencedResource | null {
+    return item.resource !== undefined ? item.resource : ctx.resourceByPk.load(item.resourcePk);
   }
 
   @FieldResolver(() => Order, { nullable: true, description: "The order the item belongs to." })
