@@ -728,6 +728,8 @@ async function probeFolderIngest(log: (line: string) => void): Promise<SizeRepor
 
 /** Longest wait for the database server to settle after the ingests. */
 const SETTLE_SECONDS = 300;
+/** Dirty pages and undo history entries at or under which the server counts as settled. */
+export const SETTLED_AT = 100;
 
 /**
  * Waits until the database server has written out the pages the ingests modified and purged
@@ -750,6 +752,8 @@ async function settleDatabase(url: string): Promise<SettleReport> {
         history: values.get("Innodb_history_list_length") ?? 0,
       };
     };
+    const quiet = (state: { dirty: number; history: number }) =>
+      state.dirty <= SETTLED_AT && state.history <= SETTLED_AT;
     const [[variable]] = (await c.query("SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct")) as unknown as [
       Array<{ pct: number }>,
     ];
@@ -761,7 +765,7 @@ async function settleDatabase(url: string): Promise<SettleReport> {
     const before = await status();
     let now = before;
     try {
-      while (!(now.dirty <= 100 && now.history <= 100) && performance.now() - started < SETTLE_SECONDS * 1000) {
+      while (!quiet(now) && performance.now() - started < SETTLE_SECONDS * 1000) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
         now = await status();
       }
@@ -774,7 +778,7 @@ async function settleDatabase(url: string): Promise<SettleReport> {
       dirtyPagesAfter: now.dirty,
       historyBefore: before.history,
       historyAfter: now.history,
-      settled: now.dirty <= 100 && now.history <= 100,
+      settled: quiet(now),
     };
   });
 }

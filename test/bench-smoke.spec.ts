@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { runBenchmark, type LoadPair } from "../bench/harness";
+import { runBenchmark, SETTLED_AT, type LoadPair } from "../bench/harness";
 import { renderMarkdown, renderSummary } from "../bench/report";
 
 const mysqlUrl = inject("mysqlUrl");
@@ -62,7 +62,8 @@ describe("npm run bench, smoke run", () => {
       expect(ingest.ratio).toBeGreaterThan(0);
       // The read steps start once the server has written out and purged what the ingests left.
       expect(size.settle!.settled).toBe(true);
-      expect(size.settle!.dirtyPagesAfter).toBeLessThanOrEqual(100);
+      expect(size.settle!.dirtyPagesAfter).toBeLessThanOrEqual(SETTLED_AT);
+      expect(size.settle!.historyAfter).toBeLessThanOrEqual(SETTLED_AT);
       expect(size.settle!.seconds).toBeGreaterThanOrEqual(0);
 
       expect(size.operations.map((op) => op.key)).toEqual(["a", "b", "c", "d"]);
