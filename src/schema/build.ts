@@ -7,6 +7,7 @@ import { OrderItemResolver, OrderResolver } from "../resolvers/order.resolver";
 import { QueryResolver } from "../resolvers/query.resolver";
 import { ResourceResolver } from "../resolvers/resource.resolver";
 import { UserIdentityResolver } from "../resolvers/user-identity.resolver";
+import { installDirectResolvers } from "./direct-resolvers";
 import { scalarsMap } from "./scalars";
 
 export const RESOLVERS = [
@@ -27,6 +28,7 @@ export async function buildTrailGraphSchema(): Promise<GraphQLSchema> {
     validate: false,
     emitSchemaFile: false,
   });
+  installDirectResolvers(schema, RESOLVERS);
   // type-graphql has no decorator for the root type's description.
   schema.getQueryType()!.description =
     "ActionTrail events as a graph: start from an account, an order, a resource or a filtered event list.";
