@@ -46,6 +46,8 @@ const RESOURCE_EVENTS_PAGE = 5;
 const COUNTS = 10;
 /** The columns of `resources` as TrailGraph selects them beside an order item's. */
 const ITEM_RESOURCE_COLUMNS = aliased("r", ["pk", "type", "resource_id", "account_id", "first_seen_at"]);
+/** The columns of `order_items` as TrailGraph selects them beside an order page's. */
+const ORDER_ITEM_COLUMNS = aliased("oi", ["order_id", "resource_pk", "article_config"]);
 /** The columns of `identities` as TrailGraph selects them beside an event's in a list. */
 const EVENT_IDENTITY_COLUMNS = aliased("ui", [
   "pk",
@@ -106,31 +108,33 @@ async function eventById(v: Variables, query: QueryFn) {
 
 async function accountOrders(v: Variables, query: QueryFn) {
   if (!(await accountExists(v.a, query))) return { account: null };
-  const orders = (
-    await query(
-      `SELECT o.*, o.created_at AS _k0, o.order_id AS _k1, o.account_id AS _parent FROM orders o WHERE (o.account_id = ?) ORDER BY o.created_at DESC, o.order_id DESC LIMIT ${ORDERS_PAGE + 1}`,
-      [v.a],
-    )
-  ).slice(0, ORDERS_PAGE);
-
-  // The items with their resources, in one statement.
-  const itemsOf = new Map<string, Row[]>(orders.map((order) => [String(order.order_id), []]));
+  // The page with each order's items and their resources, in one statement: one row per item.
+  const rows = await query(
+    `SELECT k.*, ${ORDER_ITEM_COLUMNS}, ${ITEM_RESOURCE_COLUMNS} FROM (SELECT o.*, o.created_at AS _k0, o.order_id AS _k1, o.account_id AS _parent FROM orders o WHERE (o.account_id = ?) ORDER BY o.created_at DESC, o.order_id DESC LIMIT ${ORDERS_PAGE + 1}) k LEFT JOIN order_items oi ON oi.order_id = k.order_id LEFT JOIN resources r ON r.pk = oi.resource_pk`,
+    [v.a],
+  );
+  // The join promises no order: newest first again (a stable sort keeps each order's items
+  // in the order they came), then one order per run of rows.
+  rows.sort((x, y) => time(y._k0).getTime() - time(x._k0).getTime() || compareKeys(String(y._k1), String(x._k1)));
+  const itemsOf = new Map<string, Row[]>();
+  const orders: Row[] = [];
   const resources = new Map<number, Row>();
-  if (orders.length > 0) {
-    const ids = [...itemsOf.keys()];
-    for (const item of await query(
-      `SELECT oi.*, ${ITEM_RESOURCE_COLUMNS} FROM order_items oi LEFT JOIN resources r ON r.pk = oi.resource_pk WHERE oi.order_id IN (${marks(ids.length)})`,
-      ids,
-    )) {
-      itemsOf.get(String(item.order_id))?.push(item);
-      if (item.r__pk != null) {
-        resources.set(Number(item.r__pk), { pk: item.r__pk, type: item.r__type, resource_id: item.r__resource_id });
-      }
+  for (const row of rows) {
+    const orderId = String(row.order_id);
+    if (!itemsOf.has(orderId)) {
+      if (orders.length === ORDERS_PAGE) break;
+      itemsOf.set(orderId, []);
+      orders.push(row);
+    }
+    if (row.oi__order_id == null) continue;
+    itemsOf.get(orderId)!.push(row);
+    if (row.r__pk != null) {
+      resources.set(Number(row.r__pk), { pk: row.r__pk, type: row.r__type, resource_id: row.r__resource_id });
     }
   }
   // Resources in the order TrailGraph's resolvers ask for them: order by order, item by item.
   const parents = unique(
-    orders.flatMap((order) => itemsOf.get(String(order.order_id))!.map((item) => Number(item.resource_pk))),
+    orders.flatMap((order) => itemsOf.get(String(order.order_id))!.map((item) => Number(item.oi__resource_pk))),
   ).filter((pk) => resources.has(pk));
   const events = await resourceEventPages(parents, query);
 
@@ -141,9 +145,9 @@ async function accountOrders(v: Variables, query: QueryFn) {
           orderId: order.order_id,
           createdAt: isoString(time(order.created_at)),
           items: itemsOf.get(String(order.order_id))!.map((item) => {
-            const resource = resources.get(Number(item.resource_pk));
+            const resource = resources.get(Number(item.oi__resource_pk));
             return {
-              articleConfig: json(item.article_config),
+              articleConfig: json(item.oi__article_config),
               resource: resource
                 ? {
                     type: resource.type,

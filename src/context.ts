@@ -103,14 +103,10 @@ export class Context {
 
   /** Items by order, each with the resource read with it (also primed for `resourceByPk`). */
   readonly itemsByOrderId = new DataLoader<string, OrderItem[]>(async (ids) => {
-    const pairs = await this.store.itemsOfOrders(ids);
-    for (const [item, resource] of pairs) {
-      item.resource = resource;
-      this.resourceByPk.prime(item.resourcePk, resource);
-    }
+    const items = this.primeResources(await this.store.itemsOfOrders(ids));
     return manyByKey(
       ids,
-      pairs.map(([item]) => [item.orderId, item] as const),
+      items.map((item) => [item.orderId, item] as const),
     );
   });
 
@@ -136,12 +132,23 @@ export class Context {
     const group = `${entity.name} ${specKey(spec)} ${pageKey(page)}`;
     const result = (await this.pageLoader.load({ entity, spec, page, parent, group })) as Page<T>;
     if (entity === (Event as unknown) && !spec.partial) this.prime(result.nodes as Event[]);
+    if (entity === (Order as unknown) && spec.children) {
+      for (const order of result.nodes as Order[]) {
+        this.itemsByOrderId.prime(order.orderId, this.primeResources(order.items!));
+      }
+    }
     return result;
   }
 
   /** The number of rows in a list for one parent, cursors ignored, batched likewise. */
   count(spec: ListSpec, parent: unknown = null): Promise<number> {
     return this.countLoader.load({ spec, parent, group: specKey(spec) });
+  }
+
+  /** The resources read with order items are cached for `resourceByPk`. */
+  private primeResources(items: OrderItem[]): OrderItem[] {
+    for (const item of items) if (item.resource !== undefined) this.resourceByPk.prime(item.resourcePk, item.resource);
+    return items;
   }
 
   /** Events read by a list are cached for the lookups that follow (node, event). */

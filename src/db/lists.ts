@@ -30,6 +30,8 @@ export interface ListSpec {
    * is on the link table: see `LinkedRows`.
    */
   linked?: LinkedRows;
+  /** Set for a list whose nodes' children are read with the page: see `ChildRows`. */
+  children?: ChildRows;
   where: Sql[];
   parentColumn: string | null;
   sort: SortColumn[];
@@ -56,6 +58,22 @@ export interface LinkedRows {
   rowKey: string;
 }
 
+/**
+ * A one-to-many relation read with the page (an order page's items): the page (the UNION of
+ * its branches) becomes a derived table `k`, and `text` joins the children to it (`LEFT JOIN
+ * … ON ….x = k.x`, with its `params`), their columns in `select` under their own prefixes. A
+ * page row then comes back once per child; `fetchPages` folds them into one row whose
+ * `_children` are the rows of its children (none where `presence`, a child column as
+ * selected, is null), and the Store hydrates them into `property` with `hydrate`. One
+ * statement instead of a page and a batched lookup (bench/FINDINGS.md §11).
+ */
+export interface ChildRows extends Sql {
+  select: string;
+  presence: string;
+  property: string;
+  hydrate: (rows: Array<Record<string, unknown>>) => unknown[];
+}
+
 export interface RawPage {
   rows: Array<Record<string, unknown>>;
   /** The cursor of the row at `index`, encoded when asked for (most queries never ask). */
@@ -78,7 +96,7 @@ export async function fetchPages(
   encode: (values: unknown[]) => string,
 ): Promise<Map<string, RawPage>> {
   const readDirection: Direction = page.backward ? flip(spec.direction) : spec.direction;
-  const { join, linked } = spec;
+  const { join, linked, children } = spec;
   const keys = spec.sort.map((column, index) => `${column.column} AS ${sortKeyAlias(index)}`).join(", ");
   const parentSelect = spec.parentColumn ? `, ${spec.parentColumn} AS _parent` : "";
   const orderBy = spec.sort.map((column) => `${column.column} ${readDirection}`).join(", ");
@@ -105,7 +123,12 @@ export async function fetchPages(
           (join ? ` ${join.text}` : ""),
         params: join ? [...union.params, ...join.params] : union.params,
       }
-    : union;
+    : children
+      ? {
+          text: `SELECT k.*, ${children.select} FROM (${union.text}) k ${children.text}`,
+          params: [...union.params, ...children.params],
+        }
+      : union;
   const rows = await query(statement.text, statement.params);
 
   const grouped = new Map<string, Array<Record<string, unknown>>>();
@@ -114,9 +137,10 @@ export async function fetchPages(
 
   const result = new Map<string, RawPage>();
   // UNION ALL does not promise to keep each branch's order, nor a join around it any order.
-  const ordered = branches.length > 1 || linked !== undefined;
+  const ordered = branches.length > 1 || linked !== undefined || children !== undefined;
   for (const [key, unordered] of grouped) {
-    const group = ordered ? sortRows(d, unordered, spec.sort, readDirection) : unordered;
+    const sorted = ordered ? sortRows(d, unordered, spec.sort, readDirection) : unordered;
+    const group = children ? foldChildren(d, sorted, spec.sort, children.presence) : sorted;
     const hasMore = group.length > page.size;
     const pageRows = group.slice(0, page.size);
     if (page.backward) pageRows.reverse();
@@ -158,6 +182,33 @@ export function parentKey(value: unknown): string {
 
 function flip(direction: Direction): Direction {
   return direction === "ASC" ? "DESC" : "ASC";
+}
+
+/**
+ * Sorted rows of a page joined to its children, one per child (or one with null children):
+ * the rows of each page row, which share its sort keys (they end with a unique column), become
+ * one row with `_children`. The sort is stable: children keep the order they were read in.
+ */
+function foldChildren(
+  d: Dialect,
+  rows: Array<Record<string, unknown>>,
+  sort: readonly SortColumn[],
+  presence: string,
+): Array<Record<string, unknown>> {
+  const folded: Array<Record<string, unknown>> = [];
+  let last: unknown[] | null = null;
+  let children: Array<Record<string, unknown>> = [];
+  for (const row of rows) {
+    const values = sortValues(d, row, sort);
+    if (last === null || values.some((value, index) => value !== last![index])) {
+      children = [];
+      row._children = children;
+      folded.push(row);
+      last = values;
+    }
+    if (row[presence] !== null && row[presence] !== undefined) children.push(row);
+  }
+  return folded;
 }
 
 /** Rows in sort key order; each row's keys are read once, not at every comparison. */

@@ -17,6 +17,7 @@ import {
   fetchPages,
   parentKey,
   type JoinedRow,
+  type ChildRows,
   type LinkedRows,
   type ListSpec,
   type QueryFn,
@@ -109,6 +110,8 @@ export interface Page<T> extends Omit<RawPage, "rows"> {
   nodes: T[];
 }
 
+/** Column prefix of the items read with an order page. */
+const ORDER_ITEM = "oi__";
 /** Column prefix of the resource read with each order item. */
 const ITEM_RESOURCE = "r__";
 /** Column prefix of the identity read with each event of a list. */
@@ -261,18 +264,36 @@ export class Store {
    * when out of scope) read by the same statement: a client that lists items nearly always
    * asks for what they bought, and a statement is the costliest part of a short read.
    */
-  async itemsOfOrders(orderIds: readonly string[]): Promise<Array<[OrderItem, ReferencedResource | null]>> {
+  async itemsOfOrders(orderIds: readonly string[]): Promise<OrderItem[]> {
+    const where = inList("oi.order_id", orderIds);
+    const resources = this.itemResources();
+    const rows = await this.query(
+      `SELECT oi.*, ${resources.select} FROM order_items oi ${resources.text} WHERE ${where.text}`,
+      [...resources.params, ...where.params],
+    );
+    return this.items(rows, "");
+  }
+
+  /**
+   * `LEFT JOIN resources r …` for order items `oi`, with the resource's own
+   * scope check (as resourcesByPks applies it), and the resource's columns.
+   */
+  private itemResources(): Sql & { select: string } {
     const restrict = this.scope.restrict("r.account_id");
     const scope = restrict.length > 0 ? and(restrict) : null;
-    const where = inList("oi.order_id", orderIds);
-    const rows = await this.query(
-      `SELECT oi.*, ${this.hydrator.columns(ReferencedResource, "r", ITEM_RESOURCE)} FROM order_items oi` +
-        ` LEFT JOIN resources r ON r.pk = oi.resource_pk${scope ? ` AND ${scope.text}` : ""} WHERE ${where.text}`,
-      [...(scope?.params ?? []), ...where.params],
-    );
-    const items = this.hydrator.hydrateAll(OrderItem, rows);
+    return {
+      select: this.hydrator.columns(ReferencedResource, "r", ITEM_RESOURCE),
+      text: `LEFT JOIN resources r ON r.pk = oi.resource_pk${scope ? ` AND ${scope.text}` : ""}`,
+      params: scope?.params ?? [],
+    };
+  }
+
+  /** Order items from rows that carry them (under `prefix`) and their resources (`ITEM_RESOURCE`). */
+  private items(rows: Array<Record<string, unknown>>, prefix: string): OrderItem[] {
+    const items = this.hydrator.hydrateAll(OrderItem, rows, prefix);
     const resources = this.hydrator.hydrateJoined(ReferencedResource, rows, ITEM_RESOURCE);
-    return items.map((item, index) => [item, resources[index]]);
+    items.forEach((item, index) => (item.resource = resources[index]));
+    return items;
   }
 
   // ---- keyset-paged lists ----
@@ -357,7 +378,8 @@ export class Store {
     }
   }
 
-  orderList(anchor: OrderAnchor, filter: OrderFilterValues | null | undefined): ListSpec {
+  /** Orders; with `items`, each order's items (and their resources) are read with the page. */
+  orderList(anchor: OrderAnchor, filter: OrderFilterValues | null | undefined, { items = false } = {}): ListSpec {
     const f = filter ?? {};
     const where: Sql[] = [...this.scope.restrict("o.account_id")];
     if (f.orderIds?.length) where.push(inList("o.order_id", f.orderIds));
@@ -368,6 +390,7 @@ export class Store {
       tag: "or",
       select: "o.*",
       from: "orders o",
+      children: items ? this.orderItems() : undefined,
       where,
       parentColumn: anchor === "account" ? "o.account_id" : null,
       sort: [
@@ -375,6 +398,19 @@ export class Store {
         { column: "o.order_id", kind: "string" },
       ],
       direction: "DESC",
+    };
+  }
+
+  /** An order page's items with their resources, read with the page (`ChildRows`). */
+  private orderItems(): ChildRows {
+    const resources = this.itemResources();
+    return {
+      select: `${this.hydrator.columns(OrderItem, "oi", ORDER_ITEM)}, ${resources.select}`,
+      text: `LEFT JOIN order_items oi ON oi.order_id = k.order_id ${resources.text}`,
+      params: resources.params,
+      presence: `${ORDER_ITEM}order_id`,
+      property: "items",
+      hydrate: (rows) => this.items(rows, ORDER_ITEM),
     };
   }
 
@@ -444,15 +480,26 @@ export class Store {
     const raw = await fetchPages(this.query, this.dialect, spec, parents, page, (values) =>
       encodeCursor(spec.tag, values),
     );
+    // One statement, one row shape: every page's rows are hydrated at once, then handed out.
+    const rows = [...raw.values()].flatMap((page) => page.rows);
+    const nodes = this.hydrator.hydrateAll(entity, rows);
+    const { join, children } = spec;
+    if (join) {
+      const joined = this.hydrator.hydrateJoined(join.entity, rows, join.prefix);
+      nodes.forEach((node, index) => ((node as Record<string, unknown>)[join.property] = joined[index]));
+    }
+    if (children) {
+      const childRows = rows.map((row) => row._children as Array<Record<string, unknown>>);
+      const all = children.hydrate(childRows.flat());
+      let next = 0;
+      nodes.forEach((node, index) => {
+        (node as Record<string, unknown>)[children.property] = all.slice(next, (next += childRows[index].length));
+      });
+    }
     const pages = new Map<string, Page<T>>();
-    const join = spec.join;
-    for (const [key, { rows, ...info }] of raw) {
-      const nodes = this.hydrator.hydrateAll(entity, rows);
-      if (join) {
-        const joined = this.hydrator.hydrateJoined(join.entity, rows, join.prefix);
-        nodes.forEach((node, index) => ((node as Record<string, unknown>)[join.property] = joined[index]));
-      }
-      pages.set(key, { ...info, nodes });
+    let next = 0;
+    for (const [key, { rows: pageRows, ...info }] of raw) {
+      pages.set(key, { ...info, nodes: nodes.slice(next, (next += pageRows.length)) });
     }
     return pages;
   }

@@ -2,6 +2,7 @@ import { Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 import { Node } from "../schema/node";
 import { bigintNumber, LIMITS } from "./columns";
+import type { OrderItem } from "./order-item.entity";
 
 /**
  * A purchase order, read from purchase and renewal events and from the Expenses and Costs
@@ -36,6 +37,12 @@ export class Order extends Node {
 
   @Column({ type: "bigint", name: "purchase_event_pk", nullable: true, transformer: bigintNumber })
   purchaseEventPk: number | null;
+
+  /**
+   * The items, when they were read with the order (an order page whose query asks for them);
+   * undefined when not. Not a column: `items` resolves from it.
+   */
+  items?: OrderItem[];
 
   get nodeRef(): [string, string] {
     return ["Order", this.orderId];

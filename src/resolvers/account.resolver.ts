@@ -4,7 +4,7 @@ import type { Context } from "../context";
 import { Account, Order, ReferencedResource, UserIdentity } from "../entities";
 import { EventConnection, OrderConnection, ResourceConnection, UserIdentityConnection } from "./connections";
 import { AccountResourcesArgs, EventsArgs, PageArgs } from "./list.args";
-import { connection, eventsConnection } from "./lists";
+import { connection, eventsConnection, orderListShape } from "./lists";
 import { EventCount, eventCounts, EventCountsArgs } from "./event-counts";
 
 @Resolver(() => Account)
@@ -38,8 +38,14 @@ export class AccountResolver {
   }
 
   @FieldResolver(() => OrderConnection, { description: "Orders of this account, newest first." })
-  orders(@Root() account: Account, @Args(() => PageArgs) args: PageArgs, @Ctx() ctx: Context) {
-    return connection(ctx, OrderConnection, Order, ctx.store.orderList("account", null), args, account.accountId);
+  orders(
+    @Root() account: Account,
+    @Args(() => PageArgs) args: PageArgs,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    const spec = ctx.store.orderList("account", null, orderListShape(info));
+    return connection(ctx, OrderConnection, Order, spec, args, account.accountId);
   }
 
   @FieldResolver(() => ResourceConnection, {

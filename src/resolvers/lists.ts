@@ -98,6 +98,11 @@ function readEventListShape(info: GraphQLResolveInfo): EventListShape {
   return { properties, identity: fields.has("userIdentity") };
 }
 
+/** What an order connection reads with its page: the items, when its selection asks for them. */
+export function orderListShape(info: GraphQLResolveInfo): { items: boolean } {
+  return { items: connectionNodeFields(info).has("items") };
+}
+
 /** Filter lists are bound parameters: keep statements to a sane size. */
 export function checkFilterLists(filter: object): void {
   for (const [name, value] of Object.entries(filter)) {

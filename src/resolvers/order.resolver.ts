@@ -22,8 +22,8 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => [OrderItem], { description: "What the order bought: each resource with its configuration." })
-  items(@Root() order: Order, @Ctx() ctx: Context): Promise<OrderItem[]> {
-    return ctx.itemsByOrderId.load(order.orderId);
+  items(@Root() order: Order, @Ctx() ctx: Context): Promise<OrderItem[]> | OrderItem[] {
+    return order.items ?? ctx.itemsByOrderId.load(order.orderId);
   }
 
   @FieldResolver(() => [ReferencedResource], { description: "The resources the order bought." })

@@ -16,7 +16,7 @@ import {
 import { EventDefinition } from "./event-definition.type";
 import { EventCount, eventCounts, EventCountsArgs } from "./event-counts";
 import { EventsArgs, OrdersArgs, PageArgs, ResourcesArgs } from "./list.args";
-import { checkFilterLists, connection, eventsConnection } from "./lists";
+import { checkFilterLists, connection, eventsConnection, orderListShape } from "./lists";
 
 @Resolver()
 export class QueryResolver {
@@ -113,9 +113,15 @@ export class QueryResolver {
     description:
       'Orders, newest first. Example: `{ orders(filter: {from: "2021-08-01T00:00:00Z"}) { nodes { orderId createdAt } } }`',
   })
-  orders(@Args(() => OrdersArgs) args: OrdersArgs, @Ctx() ctx: Context) {
+  orders(@Args(() => OrdersArgs) args: OrdersArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
     checkFilterLists(args.filter ?? {});
-    return connection(ctx, OrderConnection, Order, ctx.store.orderList("none", args.filter), args);
+    return connection(
+      ctx,
+      OrderConnection,
+      Order,
+      ctx.store.orderList("none", args.filter, orderListShape(info)),
+      args,
+    );
   }
 
   @Query(() => ReferencedResource, {
