@@ -54,6 +54,17 @@ class ThingResolver {
   }
 
   @FieldResolver(() => String)
+  five(
+    @Root() root: Thing,
+    @Arg("x", () => String) x: string,
+    @Arg("y", () => String) y: string,
+    @Ctx() ctx: { tag: string },
+    @Info() info: GraphQLResolveInfo,
+  ): string {
+    return [root.name, x, y, ctx.tag, info.fieldName].join(":");
+  }
+
+  @FieldResolver(() => String)
   @UseMiddleware(async (_data, next) => `${String(await next())}+middleware`)
   guarded(
     @Root() root: Thing,
@@ -81,19 +92,27 @@ FieldResolver(() => String)(
 describe("direct resolvers", () => {
   it("call a resolver method with graphql-js's arguments, and leave other calls to type-graphql", async () => {
     const schema = await buildSchema({ resolvers: [ThingQuery, ThingResolver], validate: false });
-    expect(installDirectResolvers(schema, [ThingQuery, ThingResolver]).sort()).toEqual(["Query.thing", "Thing.echo"]);
+    expect(installDirectResolvers(schema, [ThingQuery, ThingResolver]).sort()).toEqual([
+      "Query.thing",
+      "Thing.echo",
+      "Thing.five",
+    ]);
 
     const result = await execute({
       schema,
       document: parse(
-        `{ instance: thing(plain: false) { echo(word: "a") guarded(word: "b") } plain: thing(plain: true) { echo(word: "c") } }`,
+        `{ instance: thing(plain: false) { echo(word: "a") guarded(word: "b") five(x: "1", y: "2") } plain: thing(plain: true) { echo(word: "c") } }`,
       ),
       contextValue: { tag: "ctx" },
     });
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({
       // Direct: the root as it came, the arguments as graphql-js coerced them (no class).
-      instance: { echo: "true:false:a:ctx:echo", guarded: "true:true:b:ctx:guarded+middleware" },
+      instance: {
+        echo: "true:false:a:ctx:echo",
+        guarded: "true:true:b:ctx:guarded+middleware",
+        five: "instance:1:2:ctx:five",
+      },
       // A root of another class: type-graphql's resolver converts it and the arguments.
       plain: { echo: "true:true:c:ctx:echo" },
     });

@@ -133,36 +133,24 @@ function directCall(
   method: (...params: unknown[]) => unknown,
   readers: Reader[],
 ): GraphQLFieldResolver<unknown, unknown> {
-  // Fixed arities without a per-call array: the common shapes of this schema's resolvers.
-  const [p0, p1, p2, p3] = readers;
-  switch (readers.length) {
-    case 1:
-      return (root, args, context, info) => method.call(instance, p0(root, args, context, info));
-    case 2:
-      return (root, args, context, info) =>
-        method.call(instance, p0(root, args, context, info), p1(root, args, context, info));
-    case 3:
-      return (root, args, context, info) =>
-        method.call(
-          instance,
-          p0(root, args, context, info),
-          p1(root, args, context, info),
-          p2(root, args, context, info),
-        );
-    case 4:
-      return (root, args, context, info) =>
-        method.call(
-          instance,
-          p0(root, args, context, info),
-          p1(root, args, context, info),
-          p2(root, args, context, info),
-          p3(root, args, context, info),
-        );
-    default:
-      return (root, args, context, info) =>
-        method.apply(
-          instance,
-          readers.map((read) => read(root, args, context, info)),
-        );
+  if (readers.length > 4) {
+    return (root, args, context, info) =>
+      method.apply(
+        instance,
+        readers.map((read) => read(root, args, context, info)),
+      );
   }
+  // Up to four parameters (every resolver here) without an array a call; a parameter the
+  // method does not have is passed as undefined, which is the same as leaving it out.
+  const [p0 = none, p1 = none, p2 = none, p3 = none] = readers;
+  return (root, args, context, info) =>
+    method.call(
+      instance,
+      p0(root, args, context, info),
+      p1(root, args, context, info),
+      p2(root, args, context, info),
+      p3(root, args, context, info),
+    );
 }
+
+const none: Reader = () => undefined;
