@@ -23,13 +23,13 @@ export class OrderResolver {
 
   @FieldResolver(() => [OrderItem], { description: "What the order bought: each resource with its configuration." })
   items(@Root() order: Order, @Ctx() ctx: Context): Promise<OrderItem[]> | OrderItem[] {
-    return order.items ?? ctx.itemsByOrderId.load(order.orderId);
+    return itemsOf(order, ctx);
   }
 
   @FieldResolver(() => [ReferencedResource], { description: "The resources the order bought." })
   async resources(@Root() order: Order, @Ctx() ctx: Context): Promise<ReferencedResource[]> {
-    const items = await ctx.itemsByOrderId.load(order.orderId);
-    const resources = await ctx.resourceByPk.loadMany(items.map((item) => item.resourcePk));
+    const items = await itemsOf(order, ctx);
+    const resources = await Promise.all(items.map((item) => resourceOf(item, ctx)));
     return resources.filter((resource): resource is ReferencedResource => resource instanceof ReferencedResource);
   }
 
@@ -53,11 +53,21 @@ export class OrderItemResolver {
     @Root() item: OrderItem,
     @Ctx() ctx: Context,
   ): Promise<ReferencedResource | null> | ReferencedResource | null {
-    return item.resource !== undefined ? item.resource : ctx.resourceByPk.load(item.resourcePk);
+    return resourceOf(item, ctx);
   }
 
   @FieldResolver(() => Order, { nullable: true, description: "The order the item belongs to." })
   order(@Root() item: OrderItem, @Ctx() ctx: Context): Promise<Order | null> {
     return ctx.orderById.load(item.orderId);
   }
+}
+
+/** An order's items: read with its page, or by the items loader. */
+function itemsOf(order: Order, ctx: Context): Promise<OrderItem[]> | OrderItem[] {
+  return order.items ?? ctx.itemsByOrderId.load(order.orderId);
+}
+
+/** An item's resource: read with the item (both ways of reading items do), or by the loader. */
+function resourceOf(item: OrderItem, ctx: Context): Promise<ReferencedResource | null> | ReferencedResource | null {
+  return item.resource !== undefined ? item.resource : ctx.resourceByPk.load(item.resourcePk);
 }
