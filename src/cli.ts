@@ -16,8 +16,7 @@ Commands:
   ${(await import("./ingest/command")).INGEST_USAGE.replace(/\n/g, "\n  ")}
   migrate
       bring the database up to date
-  generate --events N --accounts M --seed S --out <folder> [--format ndjson] [--multi-account]
-      write realistic synthetic events (OSS delivery layout by default)
+  ${(await import("./generate/command")).GENERATE_USAGE.replace(/\n/g, "\n  ")}
 
 The store is DATABASE_URL: mysql://user:pass@host:port/db (MySQL 8, MariaDB 10.11),
 sqlite:<path>, or nothing for the embedded store at ./data/trailgraph.sqlite.

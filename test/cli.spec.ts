@@ -1,6 +1,8 @@
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli, serve, summaryOf } from "./support/cli";
 import { SAMPLES } from "./support/delivery";
@@ -68,6 +70,61 @@ describe("trailgraph CLI", () => {
     });
   });
 
+  it("ingest samples/ (the folder, as a newcomer types it) stores the 67 events and says it skipped the README", async () => {
+    const database = join(dir, "samples-folder.sqlite");
+    const rejectsFile = join(dir, "samples-folder-rejects.jsonl");
+    // From the repository, where `samples/` is: the command as the README's reader runs it.
+    const options = { cwd: process.cwd(), databaseUrl: `sqlite:${database}` };
+    const run = await runCli(["ingest", "--rejects", rejectsFile, "samples/"], options);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`1 file(s), 1 not event file(s) skipped (${join("samples", "README.md")})`);
+    expect(run.stdout).toMatch(/67 record\(s\) read, 67 new, 0 already present, 0 rejected/);
+    expect(run.stderr).not.toMatch(/rejected/);
+    expect(existsSync(rejectsFile)).toBe(false);
+    const store = new Database(database, { readonly: true });
+    try {
+      expect(store.prepare("SELECT COUNT(*) AS n FROM events").get()).toEqual({ n: 67 });
+    } finally {
+      store.close();
+    }
+    const again = await runCli(["ingest", "--json", "--rejects", rejectsFile, "samples/"], options);
+    expect(again.code, again.stderr).toBe(0);
+    expect(summaryOf(again)).toMatchObject({ files: 0, skipped: 1, read: 0, rejected: 0, notEventFiles: 1 });
+  });
+
+  it("a folder walk skips a README.md, but a README.md named on the command line is read (and rejected)", async () => {
+    const folder = join(dir, "with-readme");
+    await mkdir(join(folder, "2024"), { recursive: true });
+    const event = {
+      eventId: "readme-1",
+      eventTime: "2024-01-01T00:00:00Z",
+      eventName: "QueryBill",
+      userIdentity: { type: "system" },
+    };
+    await writeFile(join(folder, "2024", "events.json"), JSON.stringify([event]));
+    const readme = join(folder, "2024", "README.md");
+    await writeFile(readme, "# Deliveries\n\nCopied from the bucket.\n");
+    // LICENSE and notes.txt are documentation too.
+    await writeFile(join(folder, "LICENSE"), "MIT\n");
+    await writeFile(join(folder, "notes.txt"), "ask Li about the March gap\n");
+    const options = { cwd: dir, databaseUrl: `sqlite:${join(dir, "with-readme.sqlite")}` };
+    const walked = await runCli(["ingest", "--json", "--rejects", join(dir, "walked.jsonl"), folder], options);
+    expect(walked.code, walked.stderr).toBe(0);
+    expect(summaryOf(walked)).toMatchObject({ files: 1, read: 1, inserted: 1, rejected: 0, notEventFiles: 3 });
+    const human = await runCli(["ingest", "--force", "--rejects", join(dir, "walked.jsonl"), folder], options);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain(
+      `3 not event file(s) skipped (${join(folder, "2024", "README.md")}, ${join(folder, "LICENSE")}, ` +
+        `${join(folder, "notes.txt")})`,
+    );
+    const named = await runCli(["ingest", "--json", "--rejects", join(dir, "named.jsonl"), readme], options);
+    expect(named.code).toBe(1);
+    const summary = summaryOf(named);
+    expect(summary).toMatchObject({ files: 1, rejected: 1 });
+    expect(summary.notEventFiles).toBeUndefined();
+    expect(summary.rejects[0]).toMatchObject({ source: readme });
+  });
+
   it("rejects bad records with file and position, keeps the rest, exits 1", async () => {
     const file = join(dir, "mixed.jsonl");
     const good = {
@@ -85,6 +142,17 @@ describe("trailgraph CLI", () => {
     expect(result.stderr).toContain(`rejected ${file} line 2: not valid JSON`);
     expect(result.stderr).toContain(`rejected ${file} line 3: not an event: it has no eventId`);
     expect(result.stdout).toMatch(/1 new/);
+  });
+
+  it("generate needs only --out, and says so once (with the usage) when it is missing", async () => {
+    const missing = await runCli(["generate"], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^trailgraph: generate needs --out <folder>\n/);
+    expect(missing.stderr).toContain("generate --out <folder> [--events N] [--accounts M] [--seed S]");
+    const out = join(dir, "generated");
+    const run = await runCli(["generate", "--out", out], { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^generated 1000 events for 5 account\(s\), seed 1, into /);
   });
 
   it("exits 2 with a clear message on usage and connection errors", async () => {

@@ -6,7 +6,8 @@ import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { findEventDefinition } from "../catalog";
 import { normalizeEvent, type NormalizedEvent } from "../ingest/normalize";
-import { generateCommand } from "./command";
+import { UsageError } from "../usage-error";
+import { GENERATE_USAGE, generateCommand } from "./command";
 import { generateEvents, resourceDirectoryId, type GeneratedEvent } from "./generator";
 import { WINDOW_SECONDS, writeGenerated } from "./oss-writer";
 import { Random } from "./random";
@@ -468,7 +469,8 @@ describe("generateCommand", () => {
   it("validates its flags, naming the bad one", async () => {
     const out = join(tmpdir(), "trailgraph-generate-never-written");
     const base = ["--accounts", "2", "--seed", "1", "--out", out];
-    await expect(generateCommand(base)).rejects.toThrow(/--events/);
+    // A wrong flag is a usage error: the CLI prints the usage after the message.
+    await expect(generateCommand(["--events", "ten", ...base])).rejects.toBeInstanceOf(UsageError);
     await expect(generateCommand(["--events", "ten", ...base])).rejects.toThrow(/--events/);
     await expect(generateCommand(["--events", "10", "--accounts", "0", "--seed", "1", "--out", out])).rejects.toThrow(
       /--accounts/,
@@ -476,13 +478,38 @@ describe("generateCommand", () => {
     await expect(generateCommand(["--events", "10", "--accounts", "2", "--seed", "-3", "--out", out])).rejects.toThrow(
       /--seed/,
     );
-    await expect(generateCommand(["--events", "10", "--accounts", "2", "--seed", "1"])).rejects.toThrow(/--out/);
+    // --out is the one flag without a default; when it is missing, only it is named.
+    await expect(generateCommand([])).rejects.toThrow(/^generate needs --out <folder>$/);
+    await expect(generateCommand(["--events", "10", "--accounts", "2", "--seed", "1"])).rejects.toThrow(
+      /^generate needs --out <folder>$/,
+    );
+    await expect(generateCommand(["--out", " "])).rejects.toBeInstanceOf(UsageError);
     await expect(generateCommand(["--events", "10", ...base, "--format", "xml"])).rejects.toThrow(/--format/);
     await expect(generateCommand(["--events", "10", ...base, "--days", "0"])).rejects.toThrow(/--days/);
     await expect(generateCommand(["--events", "10", ...base, "--format", "ndjson", "--multi-account"])).rejects.toThrow(
       /--multi-account/,
     );
     await expect(generateCommand(["--events", "10", ...base, "--bogus", "1"])).rejects.toThrow(/--bogus/);
+  });
+
+  it("needs only --out: 1000 events for 5 accounts from seed 1, as its help says", async () => {
+    const out = mkdtempSync(join(tmpdir(), "trailgraph-generate-defaults-"));
+    const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      expect(await generateCommand(["--out", join(out, "defaults"), "--format", "ndjson"])).toBe(0);
+      const printed = write.mock.calls.map((call) => String(call[0])).join("");
+      expect(printed).toMatch(/^generated 1000 events for 5 account\(s\), seed 1, into /);
+      const explicit = ["--events", "1000", "--accounts", "5", "--seed", "1", "--format", "ndjson"];
+      expect(await generateCommand(["--out", join(out, "explicit"), ...explicit])).toBe(0);
+      const read = (name: string) => readFileSync(join(out, name, "events.ndjson"), "utf8");
+      expect(read("defaults")).toBe(read("explicit"));
+    } finally {
+      write.mockRestore();
+      rmSync(out, { recursive: true, force: true });
+    }
+    expect(GENERATE_USAGE).toMatch(/^generate --out <folder> \[--events N\] \[--accounts M\] \[--seed S\]/);
+    expect(GENERATE_USAGE).toContain("N events (default 1000) for M accounts (default 5)");
+    expect(GENERATE_USAGE).toContain("the same seed S (default 1)");
   });
 
   it("writes the events and prints a one-line summary", async () => {

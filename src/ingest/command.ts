@@ -17,6 +17,7 @@ export { UsageError };
 export const INGEST_USAGE = `trailgraph ingest [options] <file|folder|->...
   Loads ActionTrail events: OSS delivery files (gzip JSON arrays, folders walked), JSON
   arrays, single events, JSON lines, SLS records, LookupEvents responses; - reads stdin.
+  A folder walk skips documentation (*.md, *.txt, *.rst, README, LICENSE...); name it to read it.
   --account ID       owner of events that name no account (and come from no OSS account path)
   --rejects FILE     where rejected records go, as JSON lines (default trailgraph-rejects.jsonl)
   --force            read files again even if they were ingested whole before
@@ -55,7 +56,12 @@ export async function ingestCommand(args: string[], log: (message: string) => vo
   const interval = positiveNumber(values.interval ?? "10", "--interval");
   if (values.follow && positionals.includes("-")) throw new UsageError("--follow watches folders; it cannot read -");
   // Check every path before touching the store, so a typo costs nothing.
-  const files = await expandPaths(positionals.filter((path) => path !== "-")).catch((error: Error) => {
+  // Documentation a folder walk left out: said in the summary, never counted as rejects.
+  const notEventFiles = new Set<string>();
+  const files = await expandPaths(
+    positionals.filter((path) => path !== "-"),
+    { onNotEventFile: (path) => notEventFiles.add(path) },
+  ).catch((error: Error) => {
     throw new UsageError(error.message);
   });
 
@@ -90,10 +96,24 @@ export async function ingestCommand(args: string[], log: (message: string) => vo
       signal: stop.signal,
     };
     const summary = values.follow
-      ? await follow(store.dataSource, positionals, interval, options, stop.signal, quiet ? () => {} : log)
+      ? await follow(
+          store.dataSource,
+          positionals,
+          interval,
+          options,
+          stop.signal,
+          notEventFiles,
+          quiet ? () => {} : log,
+        )
       : await runOnce(store.dataSource, positionals, files, options, quiet);
     await rejects.close();
-    report(summary, { json: Boolean(values.json), quiet, target: store.config.display, rejectsFile: rejects });
+    report(summary, {
+      json: Boolean(values.json),
+      quiet,
+      target: store.config.display,
+      rejectsFile: rejects,
+      notEventFiles: [...notEventFiles],
+    });
     // --follow stops on a signal by design. A single run stopped before it read every input
     // must not exit 0, which says that everything was ingested.
     const inputs = files.length + positionals.filter((path) => path === "-").length;
@@ -150,6 +170,7 @@ async function follow(
   interval: number,
   options: Parameters<typeof ingest>[2],
   signal: AbortSignal,
+  notEventFiles: Set<string>,
   log: (message: string) => void,
 ): Promise<IngestSummary> {
   const writer = new EventWriter(dataSource);
@@ -161,9 +182,20 @@ async function follow(
   // changes (a complete copy delivered), not on every scan.
   const taken = new Map<string, FoundFile>();
   log(`following ${folders.join(", ")} every ${interval} s (Ctrl-C stops)`);
+  const sayLeftOut = (paths: string[]) => {
+    if (paths.length > 0) log(`skipped ${paths.length} file(s) as not event files: ${listed(paths)}`);
+  };
+  sayLeftOut([...notEventFiles]);
   while (!signal.aborted) {
     const known = await writer.completedFiles();
-    const found = await expandPaths(folders);
+    const leftOut: string[] = [];
+    const found = await expandPaths(folders, {
+      onNotEventFile: (path) => {
+        if (!notEventFiles.has(path)) leftOut.push(path);
+        notEventFiles.add(path);
+      },
+    });
+    sayLeftOut(leftOut);
     const fresh: FoundFile[] = [];
     // Changed since this run took them, to the same size as the ingested copy: only their
     // content tells (the md5 an OSS name carries describes the old copy as well).
@@ -256,10 +288,13 @@ class RejectsFile {
 
 function report(
   summary: IngestSummary,
-  options: { json: boolean; quiet: boolean; target: string; rejectsFile: RejectsFile },
+  options: { json: boolean; quiet: boolean; target: string; rejectsFile: RejectsFile; notEventFiles: string[] },
 ): void {
+  const notEventFiles = options.notEventFiles.length;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    // `notEventFiles` (documentation a folder walk left out) only when there was some: the
+    // summary of a run that left nothing out keeps the shape it always had.
+    process.stdout.write(`${JSON.stringify(notEventFiles ? { ...summary, notEventFiles } : summary)}\n`);
     return;
   }
   for (const damaged of summary.damaged) process.stderr.write(`damaged ${damaged.source}: ${damaged.reason}\n`);
@@ -274,10 +309,17 @@ function report(
   process.stdout.write(
     `ingested into ${options.target}: ${summary.files} file(s)` +
       (summary.skipped ? ` (${summary.skipped} already ingested, skipped)` : "") +
+      (notEventFiles ? `, ${notEventFiles} not event file(s) skipped (${listed(options.notEventFiles)})` : "") +
       `, ${summary.read} record(s) read, ${summary.inserted} new, ${summary.duplicates} already present, ` +
       `${summary.rejected} rejected in ${seconds.toFixed(1)} s (${summary.eventsPerSecond} records/s)\n`,
   );
   if (options.rejectsFile.count > 0) process.stdout.write(`rejected records: ${options.rejectsFile.path}\n`);
+}
+
+/** The first few paths, for a one-line message. */
+function listed(paths: string[]): string {
+  const shown = 3;
+  return paths.slice(0, shown).join(", ") + (paths.length > shown ? ` and ${paths.length - shown} more` : "");
 }
 
 function positiveNumber(text: string, flag: string): number {

@@ -119,10 +119,27 @@ export interface FoundFile {
 }
 
 /**
- * Files named by the arguments: files as given, folders walked recursively (sorted, so
- * runs are repeatable; hidden entries skipped). Throws for a path that does not exist.
+ * Documentation found while walking a folder is not taken for a delivery: files named
+ * `*.md`, `*.markdown`, `*.rst` or `*.txt`, and README, LICENSE, LICENCE, COPYING, NOTICE or
+ * CHANGELOG with any extension (`samples/README.md` beside `samples/events.json`). A format
+ * is told from content, never from a name; this rule only keeps a walk from rejecting a
+ * folder's read-me as broken JSON. A file named explicitly is read whatever its name.
  */
-export async function expandPaths(paths: readonly string[]): Promise<FoundFile[]> {
+export function isDocumentationName(name: string): boolean {
+  return /\.(md|markdown|rst|txt)$/i.test(name) || /^(readme|licen[cs]e|copying|notice|changelog)(\.|$)/i.test(name);
+}
+
+export interface ExpandOptions {
+  /** Called for each file a folder walk leaves out as documentation (see isDocumentationName). */
+  onNotEventFile?: (path: string) => void;
+}
+
+/**
+ * Files named by the arguments: files as given, folders walked recursively (sorted, so
+ * runs are repeatable; hidden entries skipped, documentation left out and reported through
+ * `onNotEventFile`). Throws for a path that does not exist.
+ */
+export async function expandPaths(paths: readonly string[], options: ExpandOptions = {}): Promise<FoundFile[]> {
   const found: FoundFile[] = [];
   const walk = async (path: string, explicit: boolean): Promise<void> => {
     let info;
@@ -135,10 +152,12 @@ export async function expandPaths(paths: readonly string[]): Promise<FoundFile[]
     if (info.isDirectory()) {
       const entries = (await readdir(path)).filter((name) => !name.startsWith(".")).sort();
       for (const name of entries) await walk(join(path, name), false);
-    } else if (info.isFile()) {
+    } else if (!info.isFile()) {
+      if (explicit) throw new Error(`${path} is neither a file nor a folder`);
+    } else if (!explicit && isDocumentationName(basename(path))) {
+      options.onNotEventFile?.(path);
+    } else {
       found.push({ path, size: info.size, mtimeMs: info.mtimeMs });
-    } else if (explicit) {
-      throw new Error(`${path} is neither a file nor a folder`);
     }
   };
   for (const path of paths) await walk(path.endsWith(sep) && path.length > 1 ? path.slice(0, -1) : path, true);
