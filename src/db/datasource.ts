@@ -62,7 +62,8 @@ export function storeConfig(
         url: parsed.toString(),
         // DATETIME columns hold UTC; without this mysql2 would read them in local time.
         timezone: "Z",
-        charset: "utf8mb4_unicode_ci",
+        // Exact comparisons, as the tables' collation (migration ExactText).
+        charset: "utf8mb4_bin",
         supportBigNumbers: true,
         bigNumberStrings: false,
         poolSize: Number(process.env.TRAILGRAPH_DB_POOL ?? 10),

@@ -35,7 +35,11 @@ export async function openStore(config: StoreConfig = storeConfig(), options: Op
   }
   if (config.kind === "sqlite" || options.migrate) {
     const applied = await dataSource.runMigrations({ transaction: "each" });
-    for (const migration of applied) options.log?.(`applied migration ${migration.name}`);
+    for (const migration of applied) {
+      // A migration that changes what is stored says what it changes.
+      const description = (migration.instance as { description?: string } | undefined)?.description;
+      options.log?.(`applied migration ${migration.name}${description ? `: ${description}` : ""}`);
+    }
   } else if (await dataSource.showMigrations()) {
     await dataSource.destroy();
     throw new Error(

@@ -17,7 +17,6 @@ export const LIMITS = {
   accountId: 64,
   name: 128,
   shortText: 64,
-  userAgent: 1024,
   resourceType: 128,
   resourceId: 255,
   orderId: 64,

@@ -11,6 +11,9 @@ export class EventPayload {
   @PrimaryColumn({ type: "bigint", name: "event_pk", transformer: bigintNumber })
   eventPk: number;
 
+  // JSON text the application writes (NormalizedEvent.payload.rawText), read back with
+  // JSON.parse. LONGTEXT on MySQL (migration ExactText): MariaDB's JSON type refuses valid
+  // JSON nested 32 levels or more or holding a lone surrogate escape.
   @Column({ type: "json", name: "raw" })
   raw: Record<string, unknown>;
 }

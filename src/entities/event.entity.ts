@@ -108,7 +108,8 @@ export class Event extends Node {
   @Field(() => String, { nullable: true, description: "IP address the request came from (often masked)." })
   sourceIpAddress: string | null;
 
-  @Column({ type: "varchar", length: LIMITS.userAgent, name: "user_agent", nullable: true })
+  // LONGTEXT on MySQL (migration ExactText): stored and answered whole, whatever its length.
+  @Column({ type: "text", name: "user_agent", nullable: true })
   @Field(() => String, { nullable: true, description: "Client that sent the request, e.g. `AliyunConsole`." })
   userAgent: string | null;
 
@@ -124,6 +125,7 @@ export class Event extends Node {
   @Field(() => String, { nullable: true, description: "Error code of a failed operation; null when it succeeded." })
   errorCode: string | null;
 
+  // LONGTEXT on MySQL (migration ExactText): TEXT cut messages at 65,535 bytes.
   @Column({ type: "text", name: "error_message", nullable: true })
   @Field(() => String, { nullable: true, description: "Error message of a failed operation." })
   errorMessage: string | null;

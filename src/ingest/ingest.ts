@@ -74,6 +74,11 @@ export interface IngestOptions {
 }
 
 const TEXT_LIMIT = 16 * 1024;
+/**
+ * A batch is written once it holds this many bytes of event JSON, whatever its count: one
+ * batch is held while the one before it is written, so this bounds the writer's memory.
+ */
+const BATCH_BYTES = 32 * 1024 * 1024;
 
 /**
  * Reads every source, normalizes each record and writes them in batches. A bad record is
@@ -88,11 +93,12 @@ export async function ingest(
   options: IngestOptions = {},
 ): Promise<IngestSummary> {
   const started = Date.now();
-  const writer = new EventWriter(dataSource);
+  const writer = await new EventWriter(dataSource).open();
   const batchSize = options.batchSize ?? 1000;
   const summaryRejects = options.summaryRejects ?? 100;
   const summary = emptySummary();
   let batch: NormalizedEvent[] = [];
+  let batchBytes = 0;
   let rejects: RejectRow[] = [];
   let files: CompletedFile[] = [];
   let bytesBefore = 0;
@@ -112,6 +118,7 @@ export async function ingest(
     if (batch.length === 0 && rejects.length === 0 && files.length === 0) return;
     const [events, bookkeeping] = [batch, { rejects, files }];
     batch = [];
+    batchBytes = 0;
     rejects = [];
     files = [];
     await writing;
@@ -156,9 +163,13 @@ export async function ingest(
           });
         } else {
           try {
-            batch.push(
-              normalizeEvent(record.value, { defaultAccountId: source.defaultAccountId ?? options.defaultAccountId }),
-            );
+            const event = normalizeEvent(record.value, {
+              defaultAccountId: source.defaultAccountId ?? options.defaultAccountId,
+            });
+            const unstorable = writer.unstorable(event);
+            if (unstorable !== null) throw new RejectedRecord(unstorable);
+            batch.push(event);
+            batchBytes += event.payload.rawText.length;
           } catch (error) {
             if (!(error instanceof RejectedRecord)) throw error;
             reject({
@@ -170,7 +181,7 @@ export async function ingest(
             });
           }
         }
-        if (batch.length >= batchSize || rejects.length >= batchSize) await flush();
+        if (batch.length >= batchSize || batchBytes >= BATCH_BYTES || rejects.length >= batchSize) await flush();
       }
       if (source instanceof FileSource) files.push(completedFile(source, records));
     } catch (error) {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { MAX_JSON_DEPTH } from "./limits";
 import { normalizeEvent, RejectedRecord, type NormalizedEvent } from "./normalize";
 
 const samples = JSON.parse(readFileSync("samples/events.json", "utf8")) as Record<string, unknown>[];
@@ -353,11 +354,16 @@ describe("normalizeEvent: eventTime", () => {
     expect(at("2021-08-02 06:30:17.250")).toBe("2021-08-02T06:30:17.250Z");
   });
 
-  it("accepts epoch seconds and milliseconds, as numbers or digit strings", () => {
-    expect(at(1627885817)).toBe("2021-08-02T06:30:17.000Z");
-    expect(at(1627885817123)).toBe("2021-08-02T06:30:17.123Z");
-    expect(at("1627885817")).toBe("2021-08-02T06:30:17.000Z");
-    expect(at("1627885817123")).toBe("2021-08-02T06:30:17.123Z");
+  it.each([
+    ["epoch seconds as a number", 1627885817, /must be a JSON string in ISO 8601, got a number/],
+    ["epoch milliseconds as a number", 1627885817123, /must be a JSON string in ISO 8601, got a number/],
+    ["epoch seconds as digits", "1627885817", /is not an ISO 8601 time/],
+    ["a boolean", true, /must be a JSON string in ISO 8601, got a boolean/],
+    ["an object", { at: "2021-08-02T06:30:17Z" }, /must be a JSON string in ISO 8601, got an object/],
+    ["a date a parser would guess at", "Aug 2 2021 06:30:17", /is not an ISO 8601 time/],
+    ["a time before 1970", "1969-12-31T23:59:59Z", /is not an ISO 8601 time/],
+  ])("rejects %s: the time of an event is never a guess", (_label, eventTime, reason) => {
+    expect(() => normalizeEvent(event({ eventTime }))).toThrow(reason);
   });
 });
 
@@ -371,8 +377,68 @@ describe("normalizeEvent: eventId formats", () => {
     expect(normalizeEvent(event({ eventId })).eventId).toBe(eventId);
   });
 
-  it("reads a numeric eventId as a string", () => {
-    expect(normalizeEvent(event({ eventId: 12345 })).eventId).toBe("12345");
+  it("keeps an eventId exactly: case, accents and surrounding spaces are part of it", () => {
+    for (const eventId of ["Ab-1", "ab-1", "ab-1 ", " ab-1", "e\u0301", "\u00e9", "ab\u0000"]) {
+      expect(normalizeEvent(event({ eventId })).eventId).toBe(eventId);
+    }
+  });
+
+  it.each([
+    ["a number", 12345, /eventId must be a JSON string, got a number/],
+    ["a boolean", true, /eventId must be a JSON string, got a boolean/],
+    ["an object", { id: "x" }, /eventId must be a JSON string, got an object/],
+    ["an array", ["x"], /eventId must be a JSON string, got an array/],
+    ["blank", "   ", /eventId is blank/],
+    ["a lone surrogate", "ab\ud800", /eventId holds a lone UTF-16 surrogate \(\\ud800 at character 2\)/],
+  ])("rejects an eventId that is %s instead of coercing it", (_label, eventId, reason) => {
+    expect(() => normalizeEvent(event({ eventId }))).toThrow(reason);
+  });
+});
+
+describe("normalizeEvent: whole values", () => {
+  const nested = (levels: number): unknown => {
+    let value: unknown = {};
+    for (let level = 1; level < levels; level++) value = [value];
+    return value;
+  };
+
+  it("accepts nesting of exactly MAX_JSON_DEPTH levels and rejects one more", () => {
+    // The event is level 1, so its field holds MAX_JSON_DEPTH - 1 levels.
+    const deepest = normalizeEvent(event({ requestParameters: nested(MAX_JSON_DEPTH - 1) }));
+    expect(JSON.parse(deepest.payload.rawText)).toEqual(deepest.payload.raw);
+    expect(() => normalizeEvent(event({ requestParameters: nested(MAX_JSON_DEPTH) }))).toThrow(
+      `nested more than ${MAX_JSON_DEPTH} levels deep`,
+    );
+  });
+
+  it("rejects 50,000 levels without overflowing the stack", () => {
+    expect(() => normalizeEvent(event({ requestParameters: nested(50_000) }))).toThrow(/nested more than/);
+  });
+
+  it("rejects a number JSON.parse read as Infinity, naming where it is", () => {
+    const value = JSON.parse(
+      '{"eventId":"x","eventTime":"2021-08-02T06:30:17Z","requestParameters":{"Size":[1,1e400]}}',
+    );
+    expect(() => normalizeEvent(value)).toThrow(
+      "a number at requestParameters.Size[1] is beyond the range of a double",
+    );
+  });
+
+  it("rejects a typed field holding a lone surrogate, and keeps one in an untyped part of raw", () => {
+    expect(() => normalizeEvent(event({ eventName: "Run\udc00" }))).toThrow(/eventName holds a lone UTF-16 surrogate/);
+    expect(() => normalizeEvent(event({ userIdentity: { type: "ram-user", userName: "\ud83d" } }))).toThrow(
+      /userIdentity.userName holds a lone UTF-16 surrogate/,
+    );
+    const kept = normalizeEvent(event({ requestParameters: { Note: "\ud800" } }));
+    expect(JSON.parse(kept.payload.rawText).requestParameters.Note).toBe("\ud800");
+  });
+
+  it("keeps a user agent and an error message of any length whole", () => {
+    const userAgent = "Mozilla/5.0 ".repeat(2_000);
+    const errorMessage = "x".repeat(100_000);
+    const normalized = normalizeEvent(event({ userAgent, errorCode: "Boom", errorMessage }));
+    expect(normalized.userAgent).toBe(userAgent);
+    expect(normalized.errorMessage).toBe(errorMessage);
   });
 });
 

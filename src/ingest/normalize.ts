@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { LIMITS } from "../entities/columns";
+import { MAX_JSON_DEPTH } from "./limits";
 import { inferResourceType } from "./resource-types";
 
 /** An event as the writer stores it: every column typed, every link extracted. */
@@ -34,6 +35,8 @@ export interface NormalizedEvent {
     responseElements: unknown;
     additionalEventData: unknown;
     raw: Record<string, unknown>;
+    /** `raw` as the JSON text the store keeps (written once, here). */
+    rawText: string;
   };
   /** Every account the event names: owner, requester, recipient. */
   accountIds: string[];
@@ -89,23 +92,27 @@ const PURCHASE_EVENT_NAMES = new Set([
 /**
  * Turns one parsed JSON value into a NormalizedEvent, or throws RejectedRecord. Real events
  * are loose: numbers where strings are expected and the reverse, `""` for absent, flattened
- * lists, masked values. Whatever the source said is kept in `payload.raw`.
+ * lists, masked values. Whatever the source said is kept in `payload.raw`, exactly: a record
+ * whose JSON could not be given back as it came (nested deeper than MAX_JSON_DEPTH, a number
+ * out of range) is rejected, as is one whose identity would be a guess (an eventId or
+ * eventTime of the wrong JSON type) or a typed field that cannot be stored whole (too long
+ * for its column, a lone UTF-16 surrogate, which UTF-8 cannot hold).
  */
 export function normalizeEvent(value: unknown, options: NormalizeOptions = {}): NormalizedEvent {
   if (!isObject(value)) {
     throw new RejectedRecord(`not an event: expected a JSON object, got ${describe(value)}`);
   }
-  const eventId = text(value.eventId);
-  if (eventId === null) throw new RejectedRecord("not an event: it has no eventId");
-  checkLength("eventId", eventId, LIMITS.eventId);
-  const eventTime = parseTime(value.eventTime);
-  if (eventTime === null) {
-    throw new RejectedRecord(
-      value.eventTime === undefined
-        ? "no eventTime"
-        : `eventTime ${JSON.stringify(value.eventTime)} is not a parseable time`,
-    );
+  checkStructure(value);
+  if (value.eventId === undefined || value.eventId === null) {
+    throw new RejectedRecord("not an event: it has no eventId");
   }
+  if (typeof value.eventId !== "string") {
+    throw new RejectedRecord(`eventId must be a JSON string, got ${describe(value.eventId)}`);
+  }
+  const eventId = text(value.eventId);
+  if (eventId === null) throw new RejectedRecord("eventId is blank");
+  checkText("eventId", eventId, LIMITS.eventId);
+  const eventTime = parseEventTime(value.eventTime);
 
   const identity = normalizeIdentity(value.userIdentity);
   const userIdentity = isObject(value.userIdentity) ? value.userIdentity : {};
@@ -147,12 +154,11 @@ export function normalizeEvent(value: unknown, options: NormalizeOptions = {}): 
     requestId: limited("requestId", text(value.requestId), LIMITS.name),
     apiVersion: limited("apiVersion", text(value.apiVersion), LIMITS.shortText),
     sourceIpAddress: limited("sourceIpAddress", text(value.sourceIpAddress), LIMITS.shortText),
-    // A user agent is free text of any length; the original stays in `raw`.
-    userAgent: truncate(text(value.userAgent), LIMITS.userAgent),
+    userAgent: limited("userAgent", text(value.userAgent)),
     vpcId: limited("vpcId", text(value.vpcId), LIMITS.shortText),
     isGlobal: bool(value.isGlobal),
     errorCode,
-    errorMessage: text(value.errorMessage),
+    errorMessage: limited("errorMessage", text(value.errorMessage)),
     failed: errorCode !== null,
     sensitiveAction: bool(eventAttributes.SensitiveAction ?? value.sensitiveAction),
     recipientAccountId,
@@ -160,7 +166,7 @@ export function normalizeEvent(value: unknown, options: NormalizeOptions = {}): 
     sessionCreatedAt: parseTime(sessionAttributes.creationDate),
     mfaAuthenticated: bool(sessionAttributes.mfaAuthenticated),
     identity,
-    payload: { requestParameters, responseElements, additionalEventData, raw: value },
+    payload: { requestParameters, responseElements, additionalEventData, raw: value, rawText: JSON.stringify(value) },
     accountIds,
     resources: resources.list(),
     orders: orders.map((order) => ({
@@ -206,8 +212,8 @@ class ResourceSet {
 
   add(type: string, resourceId: string): void {
     if (type === "" || resourceId === "") return;
-    checkLength("resource type", type, LIMITS.resourceType);
-    checkLength("resource ID", resourceId, LIMITS.resourceId);
+    checkText("resource type", type, LIMITS.resourceType);
+    checkText("resource ID", resourceId, LIMITS.resourceId);
     const key = `${type}\u0000${resourceId}`;
     if (!this.byKey.has(key)) this.byKey.set(key, { type, resourceId });
     if (!this.typeOfId.has(resourceId)) this.typeOfId.set(resourceId, type);
@@ -253,7 +259,7 @@ function collectOrders(sources: OrderSources): NormalizedOrder[] {
   const orders = new Map<string, NormalizedOrder>();
   const isPurchase = sources.eventName !== null && PURCHASE_EVENT_NAMES.has(sources.eventName);
   const order = (orderId: string): NormalizedOrder => {
-    checkLength("order ID", orderId, LIMITS.orderId);
+    checkText("order ID", orderId, LIMITS.orderId);
     let found = orders.get(orderId);
     if (!found) {
       found = { orderId, isPurchase, items: [] };
@@ -386,6 +392,25 @@ function jsonish(value: unknown): unknown {
 }
 
 const ISO_WITHOUT_ZONE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * The event's time orders and places it: only the JSON string ActionTrail writes is taken, in
+ * ISO 8601 (no zone: UTC), never a number or another text a Date would guess at.
+ */
+function parseEventTime(value: unknown): Date {
+  if (value === undefined || value === null) throw new RejectedRecord("no eventTime");
+  if (typeof value !== "string") {
+    throw new RejectedRecord(`eventTime must be a JSON string in ISO 8601, got ${describe(value)}`);
+  }
+  const time = ISO_8601.test(value.trim()) ? parseTime(value) : null;
+  if (time === null) {
+    throw new RejectedRecord(
+      `eventTime ${JSON.stringify(value.slice(0, 64))} is not an ISO 8601 time (2021-07-29T09:23:58Z) between the years 1970 and 9999`,
+    );
+  }
+  return time;
+}
 
 /** ISO 8601 (a time without a zone is UTC, as ActionTrail writes it), or epoch seconds/ms. */
 export function parseTime(value: unknown): Date | null {
@@ -405,19 +430,71 @@ export function parseTime(value: unknown): Date | null {
   return date;
 }
 
-function limited(field: string, value: string | null, max: number): string | null {
-  if (value !== null) checkLength(field, value, max);
+function limited(field: string, value: string | null, max = Infinity): string | null {
+  if (value !== null) checkText(field, value, max);
   return value;
 }
 
-function checkLength(field: string, value: string, max: number): void {
+/** A typed field's text must fit its column and be storable as UTF-8 exactly. */
+function checkText(field: string, value: string, max: number): void {
   if (value.length > max) {
     throw new RejectedRecord(`${field} is ${value.length} characters long; at most ${max} can be stored`);
   }
+  if (!value.isWellFormed()) {
+    const at = value.search(LONE_SURROGATE);
+    throw new RejectedRecord(
+      `${field} holds a lone UTF-16 surrogate (\\u${value.charCodeAt(at).toString(16)} at character ${at}), ` +
+        "which UTF-8 text cannot hold: fix the exporter's encoding",
+    );
+  }
 }
 
-function truncate(value: string | null, max: number): string | null {
-  return value !== null && value.length > max ? value.slice(0, max) : value;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * What JSON.stringify could not give back as it came: nesting deeper than MAX_JSON_DEPTH
+ * (arrays and objects; the event itself is level 1) and numbers beyond a double's range,
+ * which JSON.parse read as Infinity. One walk over the containers, without recursion.
+ */
+function checkStructure(root: Record<string, unknown>): void {
+  const nodes: object[] = [root];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "number") {
+        if (!Number.isFinite(child)) {
+          throw new RejectedRecord(
+            `a number at ${pathTo(root, (v) => v === child)} is beyond the range of a double (it reads as ${child}): write it as a string`,
+          );
+        }
+      } else if (typeof child === "object" && child !== null) {
+        if (depth >= MAX_JSON_DEPTH) {
+          throw new RejectedRecord(
+            `nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects); at most ${MAX_JSON_DEPTH} can be stored`,
+          );
+        }
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+}
+
+/** Where in `root` the first value matching `test` is, as `a.b[2]` (for a reject's reason). */
+function pathTo(root: unknown, test: (value: unknown) => boolean): string {
+  const search = (node: unknown, path: string): string | null => {
+    if (test(node)) return path;
+    if (typeof node !== "object" || node === null) return null;
+    for (const [key, child] of Object.entries(node)) {
+      const found = search(child, Array.isArray(node) ? `${path}[${key}]` : path === "" ? key : `${path}.${key}`);
+      if (found !== null) return found;
+    }
+    return null;
+  };
+  // The structure is already known to be at most MAX_JSON_DEPTH deep: recursion is safe.
+  return search(root, "") ?? "?";
 }
 
 function unique<T>(values: Array<T | null>): T[] {
@@ -427,5 +504,6 @@ function unique<T>(values: Array<T | null>): T[] {
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
   return `a ${typeof value}`;
 }

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from "typeorm";
+import type { DataSource, EntityManager, EntityMetadata } from "typeorm";
 import { dialectOf, type Dialect } from "../db/dialect";
 import {
   DAILY_COUNT_COLUMNS,
@@ -8,6 +8,8 @@ import {
   PERIOD_COUNTS_TABLE,
 } from "../db/daily-counts";
 import { placeholders } from "../db/sql";
+import { Event } from "../entities/event.entity";
+import { UserIdentity } from "../entities/user-identity.entity";
 import type { NormalizedEvent, NormalizedOrder, ResourceRef } from "./normalize";
 
 /** A source file read to its end, recorded with the batch that holds its last records. */
@@ -99,9 +101,46 @@ export class EventWriter {
   private readonly dialect: Dialect;
   /** What committed batches stored: keys of immutable rows, so later batches skip them. */
   private readonly cache = new WriterCache();
+  /** The events and identities tables' columns, from their entities (as the read side's). */
+  private readonly eventColumns: ColumnList;
+  private readonly identityColumns: ColumnList;
+  /** Most bytes one statement may take (MySQL: the server's max_allowed_packet, less room to spare). */
+  private statementBytes = SQLITE_STATEMENT_BYTES;
 
   constructor(private readonly dataSource: DataSource) {
     this.dialect = dialectOf(dataSource);
+    this.eventColumns = new ColumnList(dataSource.getMetadata(Event), this.dialect);
+    this.identityColumns = new ColumnList(dataSource.getMetadata(UserIdentity), this.dialect);
+  }
+
+  /**
+   * Reads what the server accepts in one statement. A multi-row INSERT larger than MySQL's
+   * `max_allowed_packet` fails whole; statements are cut to stay under it, and an event that
+   * alone would not fit is rejected by `unstorable` before it reaches a batch.
+   */
+  async open(): Promise<this> {
+    if (this.dialect.kind === "mysql") {
+      const [row] = await this.dataSource.query("SELECT @@max_allowed_packet AS packet");
+      this.statementBytes = Number(row.packet) - PACKET_SPARE;
+    }
+    return this;
+  }
+
+  /** Why the store cannot take this event at all, or null when it can. */
+  unstorable(event: NormalizedEvent): string | null {
+    if (this.dialect.kind !== "mysql") return null;
+    const room = this.statementBytes - STATEMENT_HEAD_BYTES;
+    // The typed values are read from the event itself: its largest row (the payload's, or the
+    // events row with its messages) takes at most 3 bytes a character, escaping doubling them,
+    // plus the row's few fixed columns. Most events are far below; only large ones are counted.
+    const raw = event.payload.rawText;
+    if (6 * raw.length + STATEMENT_HEAD_BYTES <= room) return null;
+    const largest = Math.max(sqlBytes(raw), rowBytes(this.eventColumns.row(event, { identityPk: 0 })));
+    if (largest <= room) return null;
+    return (
+      `the event needs a statement of about ${largest} bytes; the database server accepts ${this.statementBytes + PACKET_SPARE} ` +
+      "(max_allowed_packet): raise max_allowed_packet on the server to store it"
+    );
   }
 
   async write(batch: readonly NormalizedEvent[], bookkeeping: Bookkeeping = {}): Promise<WriteResult> {
@@ -208,7 +247,7 @@ export class EventWriter {
       manager,
       `${d.insertIgnore} event_payloads`,
       ["event_pk", "raw"],
-      stored.map((event) => [pkOf(event), JSON.stringify(event.payload.raw)]),
+      stored.map((event) => [pkOf(event), event.payload.rawText]),
     );
 
     const resourcePks = await this.insertResources(manager, events, staged);
@@ -275,8 +314,12 @@ export class EventWriter {
     const affected = await this.insertRows(
       manager,
       `${d.insertIgnore} events`,
-      EVENT_COLUMNS,
-      absent.map((event) => eventRow(d, event, event.identity ? identityPks.get(event.identity.identityKey)! : null)),
+      this.eventColumns.names,
+      absent.map((event) =>
+        this.eventColumns.row(event, {
+          identityPk: event.identity ? identityPks.get(event.identity.identityKey)! : null,
+        }),
+      ),
     );
     const mine = await this.selectKeys(
       manager,
@@ -369,8 +412,8 @@ export class EventWriter {
     await this.insertRows(
       manager,
       `${this.dialect.insertIgnore} identities`,
-      ["identity_key", "type", "account_id", "principal_id", "user_name", "access_key_id"],
-      identities.map((i) => [i.identityKey, i.type, i.accountId, i.principalId, i.userName, i.accessKeyId]),
+      this.identityColumns.names,
+      identities.map((identity) => this.identityColumns.row(identity)),
     );
     const read = await this.selectKeys(
       manager,
@@ -496,7 +539,10 @@ export class EventWriter {
     );
   }
 
-  /** Multi-row INSERT in chunks that fit the store's parameter limit; returns rows affected. */
+  /**
+   * Multi-row INSERT in chunks that fit the store's parameter limit and, on MySQL, the bytes
+   * the server accepts in one statement (values are inlined there); returns rows affected.
+   */
   private async insertRows(
     manager: EntityManager,
     head: string,
@@ -506,7 +552,8 @@ export class EventWriter {
   ): Promise<number> {
     let affected = 0;
     const tuple = `(${placeholders(columns.length)})`;
-    for (const chunk of chunks(rows, this.rowsPerStatement(columns.length))) {
+    const bytes = this.dialect.kind === "mysql" ? this.statementBytes - STATEMENT_HEAD_BYTES : Infinity;
+    for (const chunk of rowChunks(rows, this.rowsPerStatement(columns.length), bytes)) {
       const sql = `${head} (${columns.join(", ")}) VALUES ${Array(chunk.length).fill(tuple).join(", ")}${tail}`;
       const result = await manager.queryRunner!.query(sql, chunk.flat(), true);
       affected += result.affected ?? 0;
@@ -553,62 +600,75 @@ export class EventWriter {
   }
 }
 
-const EVENT_COLUMNS = [
-  "event_id",
-  "event_time",
-  "event_name",
-  "event_type",
-  "event_category",
-  "event_rw",
-  "event_version",
-  "event_source",
-  "service_name",
-  "acs_region",
-  "request_id",
-  "api_version",
-  "source_ip_address",
-  "user_agent",
-  "vpc_id",
-  "is_global",
-  "error_code",
-  "error_message",
-  "failed",
-  "sensitive_action",
-  "recipient_account_id",
-  "account_id",
-  "identity_pk",
-  "session_created_at",
-  "mfa_authenticated",
-] as const;
+/** Room kept in a packet beyond the statement's rows: its head, tail and the protocol's framing. */
+const PACKET_SPARE = 64 * 1024;
+/** Bytes counted for a statement's text besides its rows' values (column list, upsert tail). */
+const STATEMENT_HEAD_BYTES = 4 * 1024;
+/** SQLite binds its parameters (nothing is inlined): a bound on a statement's memory only. */
+const SQLITE_STATEMENT_BYTES = 256 * 1024 * 1024;
 
-function eventRow(d: Dialect, e: NormalizedEvent, identityPk: number | null): Row {
-  return [
-    e.eventId,
-    d.time(e.eventTime),
-    e.eventName,
-    e.eventType,
-    e.eventCategory,
-    e.eventRW,
-    e.eventVersion,
-    e.eventSource,
-    e.serviceName,
-    e.acsRegion,
-    e.requestId,
-    e.apiVersion,
-    e.sourceIpAddress,
-    e.userAgent,
-    e.vpcId,
-    d.bool(e.isGlobal),
-    e.errorCode,
-    e.errorMessage,
-    d.bool(e.failed),
-    d.bool(e.sensitiveAction),
-    e.recipientAccountId,
-    e.accountId,
-    identityPk,
-    e.sessionCreatedAt ? d.time(e.sessionCreatedAt) : null,
-    d.bool(e.mfaAuthenticated),
-  ];
+/**
+ * An entity's columns as the writer inserts them (every column but a generated key), from the
+ * same metadata the read side hydrates with, and a row of them from an object whose properties
+ * carry the entity's property names: a column can be neither forgotten nor misplaced.
+ */
+class ColumnList {
+  readonly names: string[];
+  private readonly properties: string[];
+  private readonly converters: Array<(value: unknown) => unknown>;
+
+  constructor(metadata: EntityMetadata, d: Dialect) {
+    const columns = metadata.columns.filter((column) => !column.isGenerated);
+    this.names = columns.map((column) => column.databaseName);
+    this.properties = columns.map((column) => column.propertyName);
+    this.converters = columns.map((column) => {
+      switch (String(column.type)) {
+        case "datetime":
+          return (value) => (value === null ? null : d.time(value as Date));
+        case "boolean":
+          return (value) => d.bool(value as boolean | null);
+        default:
+          return (value) => value;
+      }
+    });
+  }
+
+  /** The row of `source`; `extra` gives the columns `source` does not hold (keys it refers to). */
+  row(source: object, extra?: Record<string, unknown>): Row {
+    const values = source as Record<string, unknown>;
+    return this.properties.map((property, index) => {
+      const value = extra !== undefined && property in extra ? extra[property] : values[property];
+      if (value === undefined) throw new Error(`the writer has no value for ${this.names[index]} (${property})`);
+      return this.converters[index](value);
+    });
+  }
+}
+
+/**
+ * How many bytes a value takes inlined in a MySQL statement, at most: mysql2 escapes
+ * `\0 \b \t \n \r \x1a " ' \\` with a backslash. Short strings are bounded by twice their UTF-8
+ * length (no scan); long ones are counted exactly, so that a large event is not refused for
+ * an estimate.
+ */
+function sqlBytes(value: unknown): number {
+  if (typeof value === "string") {
+    const utf8 = Buffer.byteLength(value);
+    if (value.length < 64 * 1024) return 2 * utf8 + 2;
+    let escaped = 0;
+    for (let i = 0; i < value.length; i++) if (ESCAPED.has(value.charCodeAt(i))) escaped++;
+    return utf8 + escaped + 2;
+  }
+  // Numbers, booleans, NULL and times ('2021-07-29 09:23:58.000'), with their comma.
+  return 32;
+}
+
+/** The characters mysql2 escapes in a string: NUL, backspace, tab, newline, CR, ^Z, quotes, backslash. */
+const ESCAPED = new Set([0, 8, 9, 10, 13, 26, 34, 39, 92]);
+
+function rowBytes(row: Row): number {
+  let bytes = 4;
+  for (const value of row) bytes += sqlBytes(value);
+  return bytes;
 }
 
 /** Two mentions of one order: the purchase event fixes createdAt, else the earliest wins. */
@@ -642,6 +702,24 @@ function json(value: unknown): string | null {
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
+}
+
+/** Runs of at most `size` rows and, when `bytes` is finite, at most that many bytes of values. */
+function* rowChunks(rows: Row[], size: number, bytes: number): Generator<Row[]> {
+  if (bytes === Infinity) return yield* chunks(rows, size);
+  let chunk: Row[] = [];
+  let taken = 0;
+  for (const row of rows) {
+    const cost = rowBytes(row);
+    if (chunk.length > 0 && (chunk.length >= size || taken + cost > bytes)) {
+      yield chunk;
+      chunk = [];
+      taken = 0;
+    }
+    chunk.push(row);
+    taken += cost;
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** Items unique by key, in first-seen order; `merge` combines a repeat into the kept one. */

@@ -184,6 +184,15 @@ describe.each(storesUnderTest())("ingest killed with SIGKILL and run again ($kin
       });
       expect(await countRows(store.dataSource, "events")).toBe(events);
       expect(await countRows(store.dataSource, "ingested_files")).toBe(names.length);
+
+      // Content, not only counts: every row as one clean run of the same folder stores it.
+      const reference = await openTestStore(kind);
+      stores.push(reference);
+      const clean = await runCli(["ingest", "--json", folder], { databaseUrl: reference.url, cwd: dir });
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(
+        tableDifferences(await snapshotTables(store.dataSource), await snapshotTables(reference.dataSource)),
+      ).toEqual({});
     },
     120_000,
   );
