@@ -827,7 +827,7 @@ function rawPool(url: string) {
     uri: url,
     connectionLimit: 2,
     timezone: "Z",
-    charset: "utf8mb4_unicode_ci",
+    charset: "utf8mb4_bin",
     supportBigNumbers: true,
     bigNumberStrings: false,
     stringifyObjects: true,

@@ -89,7 +89,7 @@ export async function rawIngest(
   const connection = await createConnection({
     uri: databaseUrl.replace(/^mariadb:/, "mysql:"),
     timezone: "Z",
-    charset: "utf8mb4_unicode_ci",
+    charset: "utf8mb4_bin",
     supportBigNumbers: true,
     bigNumberStrings: false,
     stringifyObjects: true,
@@ -241,7 +241,7 @@ export async function rawIngest(
         request_parameters: json(event.payload.requestParameters),
         response_elements: json(event.payload.responseElements),
         additional_event_data: json(event.payload.additionalEventData),
-        raw: JSON.stringify(event.payload.raw),
+        raw: event.payload.rawText,
       });
     }
     const resourcePk = (type: string, resourceId: string) => {

@@ -41,7 +41,7 @@ function serve(): void {
     uri: url.replace(/^mariadb:/, "mysql:"),
     connectionLimit: Number(process.env.TRAILGRAPH_DB_POOL ?? 10),
     timezone: "Z",
-    charset: "utf8mb4_unicode_ci",
+    charset: "utf8mb4_bin",
     supportBigNumbers: true,
     bigNumberStrings: false,
     stringifyObjects: true,

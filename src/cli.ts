@@ -62,12 +62,18 @@ function log(message: string): void {
   process.stderr.write(`[trailgraph] ${message}\n`);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  async (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`trailgraph: ${message}\n`);
-    if (error instanceof UsageError) process.stderr.write(await usage());
-    process.exit(2);
-  },
-);
+/**
+ * Exits once what was written to stdout and stderr has left the process: a summary larger
+ * than a pipe's buffer is otherwise cut where process.exit finds it.
+ */
+async function exit(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write("", done))));
+  process.exit(code);
+}
+
+main(process.argv.slice(2)).then(exit, async (error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`trailgraph: ${message}\n`);
+  if (error instanceof UsageError) process.stderr.write(await usage());
+  await exit(2);
+});

@@ -144,6 +144,21 @@ describe("trailgraph CLI", () => {
     expect(result.stdout).toMatch(/1 new/);
   });
 
+  it("--json prints a summary larger than a pipe's buffer whole", async () => {
+    const file = join(dir, "many-rejects.jsonl");
+    const lines = Array.from({ length: 150 }, (_, index) =>
+      JSON.stringify({ eventId: `r${index}`, eventTime: "not a time", pad: "x".repeat(20_000) }),
+    );
+    await writeFile(file, `${lines.join("\n")}\n`);
+    const result = await runCli(["ingest", "--json", "--rejects", join(dir, "many.jsonl"), file], {
+      cwd: dir,
+      databaseUrl: `sqlite:${join(dir, "many.sqlite")}`,
+    });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout.length).toBeGreaterThan(1_000_000);
+    expect(summaryOf(result)).toMatchObject({ read: 150, rejected: 150 });
+  });
+
   it("generate needs only --out, and says so once (with the usage) when it is missing", async () => {
     const missing = await runCli(["generate"], { cwd: dir });
     expect(missing.code).toBe(2);

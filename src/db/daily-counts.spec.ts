@@ -219,6 +219,26 @@ describe("DailyCounts", () => {
     }
   });
 
+  it("keeps account IDs and values holding NUL, colons and digits apart and whole", () => {
+    const counts = new DailyCounts();
+    const odd = [
+      ["1", "a\u0000EVENT_NAME\u00002025-01-02\u0000b"],
+      ["1\u0000EVENT_NAME", "x"],
+      ["2:1", "\u0000"],
+      ["2", "1:\u0000"],
+    ];
+    for (const [accountId, eventName] of odd)
+      counts.add(event({ userIdentity: { type: "ram-user", accountId }, eventName }));
+    const names = counts.rows().filter((row) => row[1] === "EVENT_NAME");
+    expect(names.map(([accountId, , day, value, n]) => [accountId, value, day, n]).sort()).toEqual(
+      odd.map(([accountId, eventName]) => [accountId, eventName, "2025-01-02", 1]).sort(),
+    );
+    const periods = counts.periodRows().filter((row) => row[1] === "EVENT_NAME" && row[2] === 8);
+    expect(periods.map(([accountId, , , start, value]) => [accountId, value, start]).sort()).toEqual(
+      odd.map(([accountId, eventName]) => [accountId, eventName, "2024-12-31"]).sort(),
+    );
+  });
+
   it("relies on the normaliser never storing an empty or blank value", () => {
     const blank = event({
       eventName: "  ",

@@ -75,15 +75,40 @@ export function periodStart(day: string, span: number): string {
 
 const compareKeys = ([a]: [string, number], [b]: [string, number]) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * A count's key: the account ID with its length in front, then NUL-separated parts of fixed
+ * form (field, day, span), then the value, last. An account ID or a value may hold any
+ * character, NUL too: the length and the last place keep every key apart and readable back.
+ */
+function countKey(accountId: string, middle: string, value: string): string {
+  return `${accountId.length}:${accountId}\u0000${middle}\u0000${value}`;
+}
+
+/** `[accountId, ...middle parts, value]` of a countKey with `parts` fixed-form parts. */
+function keyParts(key: string, parts: number): string[] {
+  const colon = key.indexOf(":");
+  const start = colon + 1;
+  const end = start + Number(key.slice(0, colon));
+  const rest = key.slice(end + 1);
+  const middle: string[] = [];
+  let at = 0;
+  for (let part = 0; part < parts; part++) {
+    const next = rest.indexOf("\u0000", at);
+    middle.push(rest.slice(at, next));
+    at = next + 1;
+  }
+  return [key.slice(start, end), ...middle, rest.slice(at)];
+}
+
 /** Counts of a set of events by (account, field, day, value), to be added to the table. */
 export class DailyCounts {
   private readonly counts = new Map<string, number>();
 
   add(event: NormalizedEvent): void {
-    const prefix = `${event.accountId ?? NO_VALUE}\u0000`;
-    const day = `\u0000${utcDay(event.eventTime)}\u0000`;
+    const accountId = event.accountId ?? NO_VALUE;
+    const day = utcDay(event.eventTime);
     for (const [field, valueOf] of Object.entries(DAILY_COUNT_FIELDS)) {
-      const key = `${prefix}${field}${day}${valueOf(event) ?? NO_VALUE}`;
+      const key = countKey(accountId, `${field}\u0000${day}`, valueOf(event) ?? NO_VALUE);
       this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     }
   }
@@ -98,7 +123,7 @@ export class DailyCounts {
    */
   rows(): Array<[string, string, string, string, number]> {
     return [...this.counts].sort(compareKeys).map(([key, n]) => {
-      const [accountId, field, day, value] = key.split("\u0000");
+      const [accountId, field, day, value] = keyParts(key, 2);
       return [accountId, field, day, value, n];
     });
   }
@@ -107,15 +132,19 @@ export class DailyCounts {
   periodRows(): Array<[string, string, number, string, string, number]> {
     const periods = new Map<string, number>();
     for (const [key, n] of this.counts) {
-      const [accountId, field, day, value] = key.split("\u0000");
+      const [accountId, field, day, value] = keyParts(key, 2);
       for (const span of PERIOD_SPANS) {
         // Spans of one width sort together: zero-padded, as the key is compared as text.
-        const period = `${accountId}\u0000${field}\u0000${String(span).padStart(5, "0")}\u0000${periodStart(day, span)}\u0000${value}`;
+        const period = countKey(
+          accountId,
+          `${field}\u0000${String(span).padStart(5, "0")}\u0000${periodStart(day, span)}`,
+          value,
+        );
         periods.set(period, (periods.get(period) ?? 0) + n);
       }
     }
     return [...periods].sort(compareKeys).map(([key, n]) => {
-      const [accountId, field, span, start, value] = key.split("\u0000");
+      const [accountId, field, span, start, value] = keyParts(key, 3);
       return [accountId, field, Number(span), start, value, n];
     });
   }

@@ -348,6 +348,12 @@ describe("normalizeEvent: eventTime", () => {
     expect(at("2021-08-02T14:30:17+08:00")).toBe("2021-08-02T06:30:17.000Z");
   });
 
+  it("reads leap days, offsets without a colon and long fractions", () => {
+    expect(at("2024-02-29T12:00:00Z")).toBe("2024-02-29T12:00:00.000Z");
+    expect(at("2021-08-02T14:30:17+0800")).toBe("2021-08-02T06:30:17.000Z");
+    expect(at("2021-08-02T06:30:17.123999Z")).toBe("2021-08-02T06:30:17.123Z");
+  });
+
   it("treats a time without a zone as UTC", () => {
     expect(at("2021-08-02T06:30:17")).toBe("2021-08-02T06:30:17.000Z");
     expect(at("2021-08-02 06:30:17")).toBe("2021-08-02T06:30:17.000Z");
@@ -362,6 +368,11 @@ describe("normalizeEvent: eventTime", () => {
     ["an object", { at: "2021-08-02T06:30:17Z" }, /must be a JSON string in ISO 8601, got an object/],
     ["a date a parser would guess at", "Aug 2 2021 06:30:17", /is not an ISO 8601 time/],
     ["a time before 1970", "1969-12-31T23:59:59Z", /is not an ISO 8601 time/],
+    ["a day February does not have", "2021-02-29T00:00:00Z", /is not an ISO 8601 time/],
+    ["the 30th of February", "2024-02-30T00:00:00Z", /is not an ISO 8601 time/],
+    ["hour 24", "2021-08-02T24:00:00Z", /is not an ISO 8601 time/],
+    ["a trailing NUL", "2021-08-02T06:30:17Z\u0000", /is not an ISO 8601 time/],
+    ["a date alone", "2021-08-02", /is not an ISO 8601 time/],
   ])("rejects %s: the time of an event is never a guess", (_label, eventTime, reason) => {
     expect(() => normalizeEvent(event({ eventTime }))).toThrow(reason);
   });

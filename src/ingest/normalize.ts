@@ -391,43 +391,56 @@ function jsonish(value: unknown): unknown {
   return value;
 }
 
-const ISO_WITHOUT_ZONE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|([+-])(\d{2}):?(\d{2}))?$/i;
 
 /**
- * The event's time orders and places it: only the JSON string ActionTrail writes is taken, in
- * ISO 8601 (no zone: UTC), never a number or another text a Date would guess at.
+ * An ISO 8601 time (`2021-07-29T09:23:58Z`; a space for the T, seconds and fractions optional,
+ * no zone meaning UTC, as ActionTrail writes it), or null: never a number or another text a
+ * Date would guess at, nor a day the calendar does not have (`2021-02-30`, which Date would
+ * roll over to March). Fractions are cut to milliseconds; years 1970 to 9999, as DATETIME.
  */
+export function parseTime(value: unknown): Date | null {
+  if (typeof value !== "string") return null;
+  const match = ISO_8601.exec(value.trim());
+  if (match === null) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => Number(part ?? 0));
+  const ms = Number((match[7] ?? "").slice(0, 3).padEnd(3, "0"));
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (
+    calendar.getUTCMonth() !== month - 1 ||
+    calendar.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    return null;
+  }
+  let offsetMinutes = 0;
+  if (match[9] !== undefined) {
+    const [hours, minutes] = [Number(match[10]), Number(match[11])];
+    if (hours > 23 || minutes > 59) return null;
+    offsetMinutes = (match[9] === "-" ? -1 : 1) * (hours * 60 + minutes);
+  }
+  const time = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
+  const date = new Date(time);
+  // Keep to what DATETIME can hold and a plausible audit range.
+  if (date.getUTCFullYear() < 1970 || date.getUTCFullYear() > 9999) return null;
+  return date;
+}
+
+/** The event's time orders and places it: only the JSON string ActionTrail writes is taken (parseTime). */
 function parseEventTime(value: unknown): Date {
   if (value === undefined || value === null) throw new RejectedRecord("no eventTime");
   if (typeof value !== "string") {
     throw new RejectedRecord(`eventTime must be a JSON string in ISO 8601, got ${describe(value)}`);
   }
-  const time = ISO_8601.test(value.trim()) ? parseTime(value) : null;
+  const time = parseTime(value);
   if (time === null) {
     throw new RejectedRecord(
-      `eventTime ${JSON.stringify(value.slice(0, 64))} is not an ISO 8601 time (2021-07-29T09:23:58Z) between the years 1970 and 9999`,
+      `eventTime ${JSON.stringify(value.slice(0, 64))} is not an ISO 8601 time (2021-07-29T09:23:58Z) of a real day between the years 1970 and 9999`,
     );
   }
   return time;
-}
-
-/** ISO 8601 (a time without a zone is UTC, as ActionTrail writes it), or epoch seconds/ms. */
-export function parseTime(value: unknown): Date | null {
-  let date: Date;
-  if (typeof value === "number" && Number.isFinite(value)) {
-    date = new Date(value < 1e11 ? value * 1000 : value);
-  } else if (typeof value === "string" && value.trim() !== "") {
-    const trimmed = value.trim();
-    if (/^\d+$/.test(trimmed)) return parseTime(Number(trimmed));
-    date = new Date(ISO_WITHOUT_ZONE.test(trimmed) ? `${trimmed.replace(" ", "T")}Z` : trimmed);
-  } else {
-    return null;
-  }
-  const ms = date.getTime();
-  // Keep to what DATETIME can hold and a plausible audit range.
-  if (!Number.isFinite(ms) || date.getUTCFullYear() < 1970 || date.getUTCFullYear() > 9999) return null;
-  return date;
 }
 
 function limited(field: string, value: string | null, max = Infinity): string | null {

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { createGzip, gzipSync, gunzipSync, constants as zlibConstants } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { MAX_JSON_DEPTH } from "../limits";
 import { InputError, readRecords, TEXT_CAP, type RawRecord } from "./read-records";
 
 const samples = JSON.parse(readFileSync("samples/events.json", "utf8")) as Record<string, unknown>[];
@@ -140,18 +141,19 @@ describe("a top-level JSON array", () => {
     ]);
   });
 
-  it("when the structure breaks, yields what came before and one error for the rest", async () => {
+  it("when the structure breaks in the last element, yields what came before and one error for the rest", async () => {
     const good = JSON.stringify(samples[0]);
-    const mismatched = `[${good},\n{"eventId": "x", "list": [1, 2}, ${good}, ${good}]`;
+    const mismatched = `[${good},\n{"eventId": "x", "list": [1, 2}]\n`;
     const records = await readEveryWay(mismatched);
-    expect(records).toHaveLength(2);
-    expect(records[0]).toEqual({ value: samples[0], position: "element 0", byteOffset: 1 });
-    expect(records[1]).toMatchObject({
-      position: "element 1",
-      byteOffset: good.length + 3,
-      error: expect.stringMatching(/^not valid JSON: unexpected '}' at line 2 .*the rest of the input was skipped/),
-    });
-    expect(records[1].text).toContain('{"eventId": "x", "list": [1, 2}');
+    expect(records).toEqual([
+      { value: samples[0], position: "element 0", byteOffset: 1 },
+      {
+        position: "element 1",
+        byteOffset: good.length + 3,
+        error: expect.stringMatching(/^not valid JSON: unexpected '}' at line 2 .*the rest of the input was skipped$/),
+        text: '{"eventId": "x", "list": [1, 2}]',
+      },
+    ]);
 
     const unterminated = `[${good}, {"eventId": "y", "userAgent": "AliyunCons`;
     const cut = await readEveryWay(unterminated);
@@ -178,6 +180,303 @@ describe("a top-level JSON array", () => {
   });
 });
 
+describe("a damaged element of a top-level array costs only itself", () => {
+  // First keys requestId, eventId, ...: both are known when element 2 breaks.
+  const events = samples.slice(0, 5);
+  const BROKEN = 2;
+  const { eventId, userAgent } = events[BROKEN] as { eventId: string; userAgent: string };
+
+  /** An element as it stands in the array: minified, or as JSON.stringify(array, null, 2) writes it. */
+  const render = (event: unknown, pretty: boolean) =>
+    pretty ? JSON.stringify(event, null, 2).replace(/\n/g, "\n  ") : JSON.stringify(event);
+
+  /** The array of `texts`, with `after` (if given) instead of the separator after element BROKEN, and the elements' offsets. */
+  function arrayText(texts: string[], pretty: boolean, after?: string): { text: string; offsets: number[] } {
+    const separator = pretty ? ",\n  " : ",";
+    let text = pretty ? "[\n  " : "[";
+    const offsets: number[] = [];
+    for (const [index, element] of texts.entries()) {
+      offsets.push(Buffer.byteLength(text));
+      text += element;
+      if (index < texts.length - 1) text += index === BROKEN && after !== undefined ? after : separator;
+    }
+    return { text: text + (pretty ? "\n]\n" : "]"), offsets };
+  }
+
+  interface Damage {
+    name: string;
+    /** The broken element's text, made from the good one. */
+    element?: (text: string, pretty: boolean) => string;
+    /** What follows the broken element instead of the separator. */
+    after?: (pretty: boolean) => string;
+    /** The error record's text, when not the broken element's. */
+    damaged?: (element: string) => string;
+    reason: RegExp;
+  }
+
+  const DAMAGES: Damage[] = [
+    {
+      name: "a string that lost its closing quote",
+      element: (text) => text.replace(`"${eventId}"`, `"${eventId}`),
+      reason: /^not valid JSON: a string is followed by 'e' .* at line \d+ \(byte \d+\); reading resumed at line \d+/,
+    },
+    {
+      // The string runs on through the `},{"` after the element: the damage shows only there.
+      name: "a string cut short, with the rest of the element",
+      element: (text, pretty) => text.slice(0, text.indexOf(userAgent) + 8) + (pretty ? "\n  }" : "}"),
+      reason: /^not valid JSON: a string is followed by 'e' /,
+    },
+    {
+      name: "a raw newline inside a string",
+      element: (text) => text.replace(userAgent, userAgent.replace(".", "\n.")),
+      reason: /^not valid JSON: /,
+    },
+    {
+      name: "a closing bracket that does not match",
+      element: (text) => text.replace(/("eventVersion": ?1)/, "$1]"),
+      reason: /^not valid JSON: unexpected '\]' at line \d+ \(byte \d+\); reading resumed at line \d+ \(byte \d+\)/,
+    },
+    {
+      name: "its last '}' missing",
+      element: (text, pretty) => text.slice(0, text.length - (pretty ? "\n  }".length : 1)),
+      reason: /^not valid JSON: unexpected '\{' where a key is expected/,
+    },
+    {
+      name: "a '{' too many",
+      element: (text) => `{${text}`,
+      reason: /^not valid JSON: unexpected '\{' where a key is expected/,
+    },
+    {
+      name: "a missing ','",
+      after: (pretty) => (pretty ? "\n  " : ""),
+      reason: /^not valid JSON: no ',' after this element \(the next one starts at line \d+, byte \d+\)$/,
+    },
+    {
+      name: "a stray '}' after it",
+      after: (pretty) => (pretty ? "},\n  " : "},"),
+      damaged: (element) => `${element}}`,
+      reason: /^not valid JSON: unexpected '}' after the element at line \d+ \(byte \d+\); reading resumed/,
+    },
+    {
+      name: "garbage after it",
+      after: (pretty) => (pretty ? " xyz ,\n  " : " xyz ,"),
+      damaged: (element) => `${element} xyz`,
+      reason: /^not valid JSON: unexpected 'x' after the element at line \d+ \(byte \d+\)$/,
+    },
+  ];
+
+  for (const pretty of [false, true]) {
+    for (const damage of DAMAGES) {
+      it(`${pretty ? "pretty-printed" : "minified"}: ${damage.name}`, async () => {
+        const texts = events.map((event) => render(event, pretty));
+        texts[BROKEN] = damage.element?.(texts[BROKEN], pretty) ?? texts[BROKEN];
+        const { text, offsets } = arrayText(texts, pretty, damage.after?.(pretty));
+        const records = await readEveryWay(text);
+        expect(positions(records)).toEqual(events.map((_, index) => `element ${index}`));
+        expect(records.map((record) => record.byteOffset)).toEqual(offsets);
+        expect(values(records)).toEqual(events.map((event, index) => (index === BROKEN ? undefined : event)));
+        expect(records[BROKEN]).toEqual({
+          position: `element ${BROKEN}`,
+          byteOffset: offsets[BROKEN],
+          error: expect.stringMatching(damage.reason),
+          text: damage.damaged?.(texts[BROKEN]) ?? texts[BROKEN],
+        });
+      });
+    }
+  }
+
+  it("resumes only at an element whose first key the array's elements have: not in a nested array of objects", async () => {
+    const tagged = { ...events[BROKEN], tags: [{ key: "a" }, { key: "b" }, { key: "c" }] };
+    for (const pretty of [false, true]) {
+      const texts = [...events.slice(0, BROKEN), tagged, ...events.slice(BROKEN + 1)].map((event) =>
+        render(event, pretty),
+      );
+      // A bracket that does not match, before the tags.
+      texts[BROKEN] = texts[BROKEN].replace(/("eventVersion": ?1)/, "$1]");
+      const { text, offsets } = arrayText(texts, pretty);
+      const records = await readEveryWay(text);
+      expect(values(records)).toEqual(events.map((event, index) => (index === BROKEN ? undefined : event)));
+      expect(records.map((record) => record.byteOffset)).toEqual(offsets);
+      expect(records[BROKEN].text).toBe(texts[BROKEN]);
+    }
+  });
+
+  it("each damaged element of several costs only itself, also in the first element and the last", async () => {
+    const good = events.map((event) => JSON.stringify(event));
+    const texts = [
+      good[0].replace('"requestId":"', '"requestId":"}'), // a stray '}' inside a string: harmless
+      good[1].replace(/("eventVersion":1)/, "$1]"),
+      good[2],
+      good[3].replace(/"eventName":"([^"]*)"/, '"eventName":"$1'),
+      good[4].slice(0, -1),
+      good[1],
+      good[2].replace(/("eventVersion":1)/, "$1}}"),
+    ];
+    const text = `[${texts.join(",")}]`;
+    const records = await readEveryWay(text);
+    expect(positions(records)).toEqual(texts.map((_, index) => `element ${index}`));
+    expect(records.map((record) => record.error === undefined)).toEqual([true, false, true, false, false, true, false]);
+    expect(values(records)[0]).toEqual({ ...events[0], requestId: `}${String(events[0].requestId)}` });
+    expect(values(records).slice(5, 6)).toEqual([events[1]]);
+    expect(records.map((record) => record.byteOffset)).toEqual(
+      texts.map((_, index) => 1 + texts.slice(0, index).reduce((sum, t) => sum + t.length + 1, 0)),
+    );
+    for (const index of [1, 3, 4]) expect(records[index].text).toBe(texts[index]);
+    // The last element's damage runs to the end of the input.
+    expect(records[6]).toMatchObject({
+      error: expect.stringMatching(/; the rest of the input was skipped$/),
+      text: `${texts[6]}]`,
+    });
+  });
+
+  it("caps the text of a large damaged element and still resumes after it", async () => {
+    const blob = "x".repeat(300 * 1024);
+    const next = { eventId: "next", blob };
+    // Damage seen early, 300 KiB skipped after it; damage seen only at the next element.
+    for (const damaged of [`{"eventId":"big","list":[1},"blob":"${blob}"}`, `{"eventId":"big","blob":"${blob}`]) {
+      const text = `[${JSON.stringify(events[1])},${damaged},${JSON.stringify(next)},${JSON.stringify(events[3])}]`;
+      const records = await readEveryWay(text);
+      expect(values(records)).toEqual([events[1], undefined, next, events[3]]);
+      expect(positions(records)).toEqual(["element 0", "element 1", "element 2", "element 3"]);
+      const note = records[1].text?.match(/ … \[cut: the record is (\d+) bytes\]$/);
+      expect(Number(note?.[1])).toBe(Buffer.byteLength(damaged));
+      expect(records[1].text?.startsWith('{"eventId":"big",')).toBe(true);
+      expect(Buffer.byteLength(records[1].text ?? "")).toBeLessThanOrEqual(TEXT_CAP + 100);
+    }
+  });
+
+  it("gives the same records whatever the chunk boundaries, wherever an array is damaged", async () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const base = JSON.stringify(events.slice(0, 4).map((event, index) => ({ ...event, note: `"q" [${index}] {x}` })));
+    const edits = ['"', "}", "]", "{", "[", ",", ":", "", "\n", '},{"eventId":'];
+    for (let round = 0; round < 60; round++) {
+      const at = 1 + Math.floor(random() * (base.length - 2));
+      const edit = edits[Math.floor(random() * edits.length)];
+      const cut = random() < 0.5 ? 1 : 0;
+      const text = base.slice(0, at) + edit + base.slice(at + cut);
+      const records = await readEveryWay(text);
+      const offsets = records.map((record) => record.byteOffset ?? 0);
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    }
+  });
+});
+
+describe("resynchronising a top-level array: its limits", () => {
+  const [a, b, c, d, e] = samples.slice(1, 6).map((event) => JSON.stringify(event));
+  const [A, , C, D, E] = samples.slice(1, 6);
+
+  it("with no object elements there is no place to resume at: the rest of the input is one error", async () => {
+    expect(await readEveryWay('[["a",1],["b",2}],["c",3]]')).toEqual([
+      { value: ["a", 1], position: "element 0", byteOffset: 1 },
+      {
+        position: "element 1",
+        byteOffset: 9,
+        error: expect.stringMatching(/^not valid JSON: unexpected '}' .*; the rest of the input was skipped$/),
+        text: '["b",2}],["c",3]]',
+      },
+    ]);
+  });
+
+  it("a new top-level value in column 0 ends the damage (JSON lines of arrays)", async () => {
+    const text = `[${a},{"eventId":"x","l":[1}]\n[${c}]\n`;
+    expect(await readEveryWay(text)).toEqual([
+      { value: A, position: "element 0", byteOffset: 1 },
+      {
+        position: "element 1",
+        byteOffset: a.length + 2,
+        error: expect.stringMatching(/^not valid JSON: unexpected '}' at line 1/),
+        text: '{"eventId":"x","l":[1}]',
+      },
+      { value: C, position: "line 2, element 0", byteOffset: text.indexOf(c) },
+    ]);
+  });
+
+  it("an element cut short right before the next one (no ',') takes it along: the elements after are numbered one low", async () => {
+    const cutB = b.slice(0, b.indexOf('"eventType"') + 6); // inside a key
+    const text = `[${a},${cutB}${c},${d},${e}]`;
+    const records = await readEveryWay(text);
+    expect(records).toEqual([
+      { value: A, position: "element 0", byteOffset: 1 },
+      {
+        position: "element 1",
+        byteOffset: a.length + 2,
+        error: expect.stringMatching(/^not valid JSON: a string is followed by/),
+        text: `${cutB}${c}`,
+      },
+      // D and E are elements 3 and 4 of the file; their byte offsets are exact.
+      { value: D, position: "element 2", byteOffset: text.indexOf(d) },
+      { value: E, position: "element 3", byteOffset: text.indexOf(e) },
+    ]);
+  });
+
+  it("an element cut short right before ',' and the next one is told from it by the first key", async () => {
+    const cutB = b.slice(0, b.indexOf('"eventType"') + 6);
+    const text = `[${a},${cutB},${c},${d}]`;
+    expect(values(await readEveryWay(text))).toEqual([A, undefined, C, D]);
+  });
+
+  it("while no first key is known, any key after '}' resumes: a nested array of objects can mislead it", async () => {
+    // The first element lost the quote that closes its first key, so not even its key is known.
+    const damaged = '{"eventId,"tags":[{"k":1},{"k":2}]}';
+    const resumeAt = 1 + damaged.indexOf('{"k":2}');
+    expect(await readEveryWay(`[${damaged},${b}]`)).toEqual([
+      {
+        position: "element 0",
+        byteOffset: 1,
+        error: expect.stringMatching(
+          new RegExp(
+            `^not valid JSON: a string is followed by 't' .*; reading resumed at line 1 \\(byte ${resumeAt}\\)`,
+          ),
+        ),
+        text: '{"eventId,"tags":[{"k":1}',
+      },
+      // The nested object is taken for element 1, and its array's ']' for the end of the array.
+      { value: { k: 2 }, position: "element 1", byteOffset: resumeAt },
+      {
+        position: "line 1",
+        byteOffset: resumeAt + 8,
+        error: expect.stringMatching(/^not valid JSON: unexpected '}' .*; the rest of the input was skipped$/),
+        text: `},${b}]`,
+      },
+    ]);
+    // Once a first key is known, only it resumes: the same damage costs only itself.
+    const records = await readEveryWay(`[${a},${damaged},${b}]`);
+    expect(values(records)).toEqual([A, undefined, samples[2]]);
+    expect(records[1].text).toBe(damaged);
+  });
+
+  it("a stray '}' that closes an element early: the part before it is read as the element", async () => {
+    const text = `[${a},{"eventId":"x","o":{"p":1}},"q":2},${c}]`;
+    expect(await readEveryWay(text)).toEqual([
+      { value: A, position: "element 0", byteOffset: 1 },
+      { value: { eventId: "x", o: { p: 1 } }, position: "element 1", byteOffset: a.length + 2 },
+      {
+        position: "element 2",
+        byteOffset: text.indexOf('"q"'),
+        error: expect.stringMatching(/^not valid JSON: unexpected ':' after the element/),
+        text: '"q":2}',
+      },
+      { value: C, position: "element 3", byteOffset: text.indexOf(c) },
+    ]);
+  });
+
+  it("a stray ']' ends the array: what follows is read as top-level values", async () => {
+    const text = `[${a},${b}],${c}]`;
+    expect(await readEveryWay(text)).toEqual([
+      { value: A, position: "element 0", byteOffset: 1 },
+      { value: samples[2], position: "element 1", byteOffset: a.length + 2 },
+      { value: C, position: "line 1", byteOffset: text.indexOf(c) },
+      {
+        position: "line 1",
+        byteOffset: text.length - 1,
+        error: `not valid JSON: unexpected ']' at line 1 (byte ${text.length - 1})`,
+        text: "]",
+      },
+    ]);
+  });
+});
+
 describe("top-level values: JSON lines, concatenated values, one document", () => {
   const lines = samples.slice(0, 8).map((event) => JSON.stringify(event));
 
@@ -186,6 +485,15 @@ describe("top-level values: JSON lines, concatenated values, one document", () =
     expect(values(records)).toEqual(samples.slice(0, 8));
     expect(positions(records)).toEqual(lines.map((_, index) => `line ${index + 1}`));
     expect(records[1].byteOffset).toBe(lines[0].length + 1);
+  });
+
+  it("a line cut right after a backslash inside a string costs only that line", async () => {
+    // The backslash must not escape the newline: that would swallow the next line.
+    const text = [lines[0], '{"eventId": "cut", "note": "abc\\', lines[1], lines[2]].join("\n") + "\n";
+    const records = await readEveryWay(text);
+    expect(positions(records)).toEqual(["line 1", "line 2", "line 3", "line 4"]);
+    expect(records[1].error).toMatch(/a string is not closed/);
+    expect(values([records[0], records[2], records[3]])).toEqual([samples[0], samples[1], samples[2]]);
   });
 
   it("a broken line costs only that line, whichever way it is broken", async () => {
@@ -631,6 +939,179 @@ describe("edge cases", () => {
     const { error } = await read(Buffer.from("\ufeff[1]", "utf16le"));
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toMatch(/UTF-16/);
+  });
+});
+
+describe("invalid UTF-8", () => {
+  const CASES: Array<{ name: string; bytes: number[]; shown: string }> = [
+    { name: "a lone continuation byte", bytes: [0x80], shown: "80: a continuation byte with no lead byte" },
+    { name: "an overlong 2-byte encoding of '/'", bytes: [0xc0, 0xaf], shown: "c0: an overlong encoding" },
+    { name: "an overlong 3-byte encoding", bytes: [0xe0, 0x80, 0xaf], shown: "e0 80: an overlong encoding" },
+    { name: "a sequence cut short", bytes: [0xe6, 0x9d], shown: "e6 9d: a 3-byte sequence cut short" },
+    { name: "a lead byte at the end of a string", bytes: [0xf0], shown: "f0: a 4-byte sequence cut short" },
+    { name: "0xff", bytes: [0xff], shown: "ff: a byte that never occurs in UTF-8" },
+    { name: "a UTF-16 surrogate", bytes: [0xed, 0xa0, 0x80], shown: "ed a0: a UTF-16 surrogate" },
+    {
+      name: "a code point above U+10FFFF",
+      bytes: [0xf4, 0x90, 0x80, 0x80],
+      shown: "f4 90: a code point above U+10FFFF",
+    },
+  ];
+  const [a, c] = [samples[1], samples[3]];
+
+  for (const { name, bytes, shown } of CASES) {
+    it(`rejects a record holding ${name}, with its byte offset; its neighbours are read`, async () => {
+      const bad = Buffer.concat([
+        Buffer.from('{"eventId":"b","userAgent":"Aliyun 杭州'),
+        Buffer.from(bytes),
+        Buffer.from('"}'),
+      ]);
+      for (const [open, separator, close, position] of [
+        ["[", ",", "]", "element 1"],
+        ["", "\n", "\n", "line 2"],
+      ]) {
+        const input = Buffer.concat([
+          Buffer.from(open + JSON.stringify(a) + separator),
+          bad,
+          Buffer.from(separator + JSON.stringify(c) + close),
+        ]);
+        const records = await readEveryWay(input);
+        expect(values(records)).toEqual([a, undefined, c]);
+        const start = input.indexOf(bad);
+        expect(records[1]).toEqual({
+          position,
+          byteOffset: start,
+          error: `not valid UTF-8: invalid byte sequence at byte offset ${start + bad.lastIndexOf(Buffer.from(bytes))} (${shown}); records must be UTF-8 text`,
+          text: expect.stringContaining('{"eventId":"b","userAgent":"Aliyun 杭州'),
+        });
+      }
+    });
+  }
+
+  it("reads valid multi-byte UTF-8: CJK, emoji, combining marks, 4-byte characters", async () => {
+    const event = {
+      eventId: "杭州-上海",
+      userAgent: "☁️ 👩‍💻 🇨🇳 𝄞",
+      userName: "José Müller",
+      note: "e\u0301 a\u0308 n\u0303",
+    };
+    expect(values(await readEveryWay(`[${JSON.stringify(samples[1])},${JSON.stringify(event)}]`))).toEqual([
+      samples[1],
+      event,
+    ]);
+    expect(values(await readEveryWay(`${JSON.stringify(event)}\n${JSON.stringify(event, null, 2)}\n`))).toEqual([
+      event,
+      event,
+    ]);
+  });
+});
+
+describe("nesting depth", () => {
+  const REASON = `nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects); at most ${MAX_JSON_DEPTH} can be stored`;
+
+  /** An event nested `depth` levels deep, the event itself being level 1, by arrays or by objects. */
+  function nested(depth: number, by: "arrays" | "objects"): string {
+    const levels = depth - 1;
+    const value =
+      by === "arrays"
+        ? "[".repeat(levels) + "]".repeat(levels)
+        : '{"a":'.repeat(levels - 1) + "{}" + "}".repeat(levels - 1);
+    return `{"eventId":"deep-${depth}","v":${value}}`;
+  }
+
+  it('counts levels as the limit does: the event is level 1, {"a":[{}]} is 3', () => {
+    expect(nested(3, "arrays")).toBe('{"eventId":"deep-3","v":[[]]}');
+    expect(nested(3, "objects")).toBe('{"eventId":"deep-3","v":{"a":{}}}');
+  });
+
+  for (const by of ["arrays", "objects"] as const) {
+    it(`accepts ${MAX_JSON_DEPTH} levels (${by}), rejects ${MAX_JSON_DEPTH + 1} and 100,000 without parsing them; neighbours are read`, async () => {
+      const good = JSON.stringify(samples[1]);
+      const records = [nested(MAX_JSON_DEPTH, by), nested(MAX_JSON_DEPTH + 1, by), nested(100_000, by)];
+      for (const [open, separator, close, label] of [
+        ["[", ",", "]", "element "],
+        ["", "\n", "\n", "line "],
+      ]) {
+        const text = open + [good, ...records, good].join(separator) + close;
+        const steps = by === "arrays" ? CHUNKINGS : [7, 64 * 1024];
+        const results = await Promise.all(steps.map((step) => read(text, step)));
+        for (const result of results) expect(result).toEqual(results[0]);
+        const read_ = results[0];
+        expect(read_.error).toBeUndefined();
+        const got = read_.records;
+        const first = label === "line " ? 1 : 0;
+        expect(positions(got)).toEqual([0, 1, 2, 3, 4].map((index) => `${label}${index + first}`));
+        expect(values(got)).toEqual([samples[1], JSON.parse(records[0]), undefined, undefined, samples[1]]);
+        expect(got[2]).toEqual({
+          position: `${label}${2 + first}`,
+          byteOffset: text.indexOf(records[1]),
+          error: REASON,
+          text: records[1],
+        });
+        expect(got[3]).toMatchObject({ byteOffset: text.indexOf(records[2]), error: REASON });
+        // Not held whole: its text is cut like an oversize record's.
+        expect(got[3].text).toMatch(
+          new RegExp(`^\\{"eventId":"deep-100000".* … \\[cut: the record is ${records[2].length} bytes\\]$`),
+        );
+        expect(Buffer.byteLength(got[3].text ?? "")).toBeLessThanOrEqual(TEXT_CAP + 100);
+      }
+    });
+  }
+
+  it("rejects an array element that is itself 100,000 arrays deep, and a JSON line of one", async () => {
+    const deep = "[".repeat(100_000) + "]".repeat(100_000);
+    const good = JSON.stringify(samples[1]);
+    const inArray = await readEveryWay(`[${good},${deep},${good}]`);
+    expect(inArray).toEqual([
+      { value: samples[1], position: "element 0", byteOffset: 1 },
+      { position: "element 1", byteOffset: good.length + 2, error: REASON, text: expect.any(String) },
+      { value: samples[1], position: "element 2", byteOffset: good.length + deep.length + 3 },
+    ]);
+    // A line of it is a top-level array: its one element (99,999 deep) is what is rejected.
+    const lines = await readEveryWay(`${good}\n${deep}\n${good}\n`);
+    expect(lines).toEqual([
+      { value: samples[1], position: "line 1", byteOffset: 0 },
+      { position: "line 2, element 0", byteOffset: good.length + 2, error: REASON, text: expect.any(String) },
+      { value: samples[1], position: "line 3", byteOffset: good.length + deep.length + 2 },
+    ]);
+    for (const record of [inArray[1], lines[1]])
+      expect(Buffer.byteLength(record.text ?? "")).toBeLessThan(TEXT_CAP + 100);
+  });
+
+  it("measures a LookupEvents page's and an SLS record's events, not the wrapper", async () => {
+    const event = (depth: number) => JSON.parse(nested(depth, "arrays")) as unknown;
+    const page = (depth: number) =>
+      `{"RequestId":"r","Events":[${JSON.stringify(samples[1])},${nested(depth, "arrays")}]}`;
+    const sls = (depth: number) => `{"__topic__":"actiontrail_audit_event","event":${nested(depth, "arrays")}}`;
+    // The page is 2 levels above its events, the SLS record 1.
+    expect(values(await readEveryWay(`${page(MAX_JSON_DEPTH)}\n${sls(MAX_JSON_DEPTH)}\n`))).toEqual([
+      samples[1],
+      event(MAX_JSON_DEPTH),
+      event(MAX_JSON_DEPTH),
+    ]);
+    const records = await readEveryWay(`${page(MAX_JSON_DEPTH + 1)}\n${sls(MAX_JSON_DEPTH + 1)}\n`);
+    // A page deeper than its events may be is rejected whole.
+    expect(records).toEqual([
+      { position: "line 1", byteOffset: 0, error: REASON, text: page(MAX_JSON_DEPTH + 1) },
+      { position: "line 2", byteOffset: page(MAX_JSON_DEPTH + 1).length + 1, error: REASON, text: expect.any(String) },
+    ]);
+  });
+
+  it("gives the depth reason when JSON.parse runs out of stack (engines that parse recursively)", async () => {
+    const parse = JSON.parse;
+    const spy = vi.spyOn(JSON, "parse").mockImplementation((text: string, reviver?: Parameters<typeof parse>[1]) => {
+      if (text.startsWith('{"eventId":"too-deep"')) throw new RangeError("Maximum call stack size exceeded");
+      return parse(text, reviver) as unknown;
+    });
+    try {
+      const sls = JSON.stringify({ __topic__: "actiontrail_audit_event", event: '{"eventId":"too-deep"}' });
+      expect(await readEveryWay(`{"eventId":"too-deep"}\n${sls}\n`)).toEqual([
+        { position: "line 1", byteOffset: 0, error: REASON, text: '{"eventId":"too-deep"}' },
+        { position: "line 2", byteOffset: 23, error: REASON, text: '{"eventId":"too-deep"}' },
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

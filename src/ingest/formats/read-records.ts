@@ -15,19 +15,76 @@
  * Memory stays bounded whatever the input size: a byte-level scanner (string/escape state and
  * bracket depth) finds each record's bytes in the incoming Buffers and only those bytes are
  * decoded and handed to JSON.parse. At most one record (capped at `maxRecordBytes`) plus one
- * input chunk is held; a larger record is reported and skipped without being buffered.
+ * input chunk is held; a larger record is reported and skipped without being buffered, and so
+ * is a damaged region (only the first TEXT_CAP bytes of either are kept, for its text).
+ *
+ * Every record found is yielded once: parsed, or as an error with its position, byte offset,
+ * text (capped) and a reason. Before it is parsed, a record must be
+ * - valid UTF-8 (isUtf8 on its bytes): decoding would replace invalid bytes with U+FFFD and
+ *   the record would be stored altered, so the reason gives the byte offset of the first
+ *   invalid sequence instead;
+ * - nested at most MAX_JSON_DEPTH levels deep (arrays and objects; the record is level 1, and
+ *   `{"a":[{}]}` level 3). The scanner counts the levels as it goes: a record more than two
+ *   levels deeper is rejected unparsed, its brackets counted (not stacked) to its end whatever
+ *   its depth; one or two levels deeper it is parsed and kept only if it is a LookupEvents page
+ *   (whose events lie two levels down, so within the limit) or an SLS record whose event
+ *   object is within it. An SLS event given as a JSON string is parsed here, its depth left
+ *   to the normaliser; a RangeError from JSON.parse (an engine that parses recursively; Node's
+ *   does not) gives the same depth reason.
  *
  * Damage is contained. A malformed element or value whose brackets balance (an unquoted masked
- * number) costs only itself. A broken structure (an unterminated string, a mismatched bracket,
- * a JSON line cut short) costs the bytes up to the next line that starts, in column 0, with
- * `{` or `[`: that is where the next value starts in JSON lines, and pretty-printers indent
- * everything nested. Those bytes are one error record. In detail:
- * - a raw newline inside a string ends the top-level value there (JSON strings hold none);
- * - a `{` or `[` in column 0 while a value is open ends it there too, unless the line before
- *   ended with `,` `[` or `:` and the input has not shown itself to be JSON lines yet (a
- *   top-level value that fits on its line): pretty-printing without indentation looks so;
- * - an array broken inside (minified, or pretty-printed with its elements indented) thus costs
- *   the rest of the input, after the elements before the damage.
+ * number, a raw newline inside a string of an array element) costs only itself.
+ *
+ * Inside a top-level array (the OSS format: one array per file, minified or pretty-printed), a
+ * structurally broken element costs only itself too, and the elements after it keep their
+ * index:
+ * - the damage is seen where JSON allows no such byte: a closing bracket that does not match;
+ *   a `{` or `[` inside an object where a key belongs (a `}` is missing before it); a string
+ *   whose closing quote is followed by anything but whitespace `,` `:` `}` `]` (a quote is
+ *   missing or one too many: the string ran on into the next one); after an element, anything
+ *   but `,` or `]`;
+ * - an element followed directly by `{` `[` or `"` (a missing `,`) is rejected for that, and
+ *   the next element is read from there; an element followed by other bytes is rejected with
+ *   them, up to the next `,` or `]` (garbage between elements costs the element before it;
+ *   garbage between two commas is an element of its own);
+ * - any other damage makes the element an error record whose bytes run on, strings unread (a
+ *   quote may be missing), to the first place that reads as the boundary between two object
+ *   elements: `}` ws `,` ws `{` ws `"K"` ws `:`, where K is the first key of an element of
+ *   this array seen before (read whole, or the damaged one), or the same without its `}` (an
+ *   element that lost its end). While no first key is known (or more than 16 distinct ones
+ *   are), any key will do, but only after a `}`. A key of at most 128 bytes without escapes
+ *   counts. The error record ends at that `}` (or before that `,`), and the element at that
+ *   `{` is read as the next one. Bytes before the damage count: a string cut short
+ *   (`"Aliy},{"eventId":…`) shows its damage only after running through the boundary, which
+ *   is still found. A boundary quoted inside an intact string does not match: its quotes
+ *   are escaped.
+ * Numbering counts a damaged region as one element: exact when the damage lies within one
+ * element, as above. The reason says where reading resumed; byte offsets are always exact.
+ * Where it cannot resume, or resumes wrongly:
+ * - an array of non-objects has no such boundary: the damage costs the rest of the array (to
+ *   the end of the input, or to a `{` or `[` in column 0, as below); so does damage in the
+ *   last element;
+ * - an element cut short right before the next one, with no `,` between (`"Aliy{"eventId"…`),
+ *   takes that one into its error record: the elements after it are numbered one low;
+ * - while no first key is known, a nested array of objects after the damage (`[{"k":1},
+ *   {"k":2}]`) is taken for the array: its second object is read as an element, its `]` as
+ *   the array's end, the rest as top-level values (errors); with a known key, only if the
+ *   nested objects start with that key;
+ * - a stray `}` that closes an element early makes its first part the element (stored when it
+ *   is valid JSON) and the rest a damaged element of its own, numbered one high after; a stray
+ *   `]` ends the array, and the elements after it are read as top-level values ("line N").
+ *
+ * Elsewhere (JSON lines, concatenated values, one document), a broken structure (an
+ * unterminated string, a mismatched bracket, a JSON line cut short) costs the bytes up to the
+ * next line that starts, in column 0, with `{` or `[`: that is where the next value starts in
+ * JSON lines, and pretty-printers indent everything nested. Those bytes are one error record.
+ * In detail:
+ * - outside an array, a raw newline inside a string ends the top-level value there (JSON
+ *   strings hold none);
+ * - a `{` or `[` in column 0 while a value is open ends it there too (an array's damaged
+ *   element as well: JSON lines of arrays), unless the line before ended with `,` `[` or `:`
+ *   and the input has not shown itself to be JSON lines yet (a top-level value that fits on
+ *   its line): pretty-printing without indentation looks so.
  * A damaged or truncated gzip ends the input: the records read before are yielded, then the
  * iteration throws an {@link InputError}. (A truncated file loses nothing zlib could decode; on
  * a checksum error or garbage after a member, zlib drops the output of its last pass, under
@@ -40,7 +97,9 @@
  * whole), and resynchronising JSON lines indented with leading whitespace after a line cut
  * outside a string (the lines after it may be lost in its error record).
  */
+import { isUtf8 } from "node:buffer";
 import { createGunzip } from "node:zlib";
+import { MAX_JSON_DEPTH } from "../limits";
 
 export interface RawRecord {
   /** A parsed value (an event candidate), or the reason it could not be read. */
@@ -378,7 +437,15 @@ interface Span {
   error: string | undefined;
   /** The only top-level value of the input. */
   document: boolean;
+  /**
+   * Nested deeper than MAX_JSON_DEPTH (by at most WRAPPER_LEVELS): acceptable only for a
+   * LookupEvents page or an SLS record, whose events sit one or two levels down.
+   */
+  overDepth: boolean;
 }
+
+/** The reason given to a record nested deeper than MAX_JSON_DEPTH (the normaliser gives the same). */
+const DEPTH_REASON = `nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects); at most ${MAX_JSON_DEPTH} can be stored`;
 
 function toRecords(span: Span, out: RawRecord[]): void {
   const position = span.document ? "document" : span.position;
@@ -391,23 +458,56 @@ function toRecords(span: Span, out: RawRecord[]): void {
     return;
   }
   const bytes = span.bytes as Buffer;
+  // Decoding would replace invalid bytes with U+FFFD: the record would be stored altered.
+  if (!isUtf8(bytes.subarray(span.start, span.end))) {
+    reject(span, position, notUtf8(bytes, span.start, span.end, span.byteOffset), out);
+    return;
+  }
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString("utf8", span.start, span.end));
   } catch (error) {
-    out.push({
-      error: `not valid JSON: ${(error as Error).message}`,
-      position,
-      byteOffset: span.byteOffset,
-      text: capText(bytes, span.start, span.end, span.size),
-    });
+    reject(span, position, isStackOverflow(error) ? DEPTH_REASON : `not valid JSON: ${(error as Error).message}`, out);
     return;
   }
-  unwrap(value, position, span.document, span.byteOffset, out);
+  if (span.overDepth && !holdsEvents(value)) {
+    reject(span, position, DEPTH_REASON, out);
+    return;
+  }
+  unwrap(value, position, span.document, span.byteOffset, span.overDepth, out);
 }
 
-/** SLS records give their event; LookupEvents pages give one record per event; anything else is itself. */
-function unwrap(value: unknown, position: string, document: boolean, byteOffset: number, out: RawRecord[]): void {
+function reject(span: Span, position: string, error: string, out: RawRecord[]): void {
+  const bytes = span.bytes as Buffer;
+  out.push({ error, position, byteOffset: span.byteOffset, text: capText(bytes, span.start, span.end, span.size) });
+}
+
+/** JSON.parse ran out of stack (an engine that parses recursively, on a value nested thousands deep). */
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+/** A LookupEvents page or an SLS record: `unwrap` gives its events rather than itself. */
+function holdsEvents(value: unknown): boolean {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const object = value as Record<string, unknown>;
+  return Array.isArray(object.Events) || (Object.hasOwn(object, "__topic__") && Object.hasOwn(object, "event"));
+}
+
+/**
+ * SLS records give their event; LookupEvents pages give one record per event; anything else is
+ * itself. `overDepth`: the record is nested deeper than MAX_JSON_DEPTH, by at most
+ * WRAPPER_LEVELS (the scanner rejected deeper ones): a page's events are two levels down, so
+ * within the limit; an SLS record's event object is one level down, so it is measured.
+ */
+function unwrap(
+  value: unknown,
+  position: string,
+  document: boolean,
+  byteOffset: number,
+  overDepth: boolean,
+  out: RawRecord[],
+): void {
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     const object = value as Record<string, unknown>;
     const events = object.Events;
@@ -421,16 +521,21 @@ function unwrap(value: unknown, position: string, document: boolean, byteOffset:
     if (Object.hasOwn(object, "__topic__") && Object.hasOwn(object, "event")) {
       const event = object.event;
       if (typeof event === "string") {
+        // A string event's depth is not the scanner's to see: the normaliser measures it.
         try {
           out.push({ value: JSON.parse(event), position, byteOffset });
         } catch (error) {
           out.push({
-            error: `SLS record's event field is not valid JSON: ${(error as Error).message}`,
+            error: isStackOverflow(error)
+              ? DEPTH_REASON
+              : `SLS record's event field is not valid JSON: ${(error as Error).message}`,
             position,
             byteOffset,
             text: capString(event),
           });
         }
+      } else if (overDepth && deeperThan(event, MAX_JSON_DEPTH)) {
+        out.push({ error: DEPTH_REASON, position, byteOffset, text: capString(JSON.stringify(event)) });
       } else {
         out.push({ value: event, position, byteOffset });
       }
@@ -438,6 +543,92 @@ function unwrap(value: unknown, position: string, document: boolean, byteOffset:
     }
   }
   out.push({ value, position, byteOffset });
+}
+
+/** Whether `root` nests arrays and objects more than `limit` levels deep (itself level 1), walked without recursion. */
+function deeperThan(root: unknown, limit: number): boolean {
+  if (root === null || typeof root !== "object") return false;
+  const nodes: object[] = [root];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop() as object;
+    const depth = depths.pop() as number;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === "object") {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * The reason for `bytes[start, end)`, which isUtf8 refused: where the first invalid sequence
+ * starts (in the input, counting from `byteOffset` at `start`), its bytes and what is wrong.
+ */
+function notUtf8(bytes: Buffer, start: number, end: number, byteOffset: number): string {
+  let at = start;
+  let length = 1;
+  let what = "";
+  while (at < end) {
+    const lead = bytes[at];
+    if (lead < 0x80) {
+      at++;
+      continue;
+    }
+    // The well-formed sequences (Unicode, table 3-7): the second byte's range depends on the lead.
+    let follow = 0;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) follow = 1;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      follow = 2;
+      if (lead === 0xe0) low = 0xa0;
+      else if (lead === 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      follow = 3;
+      if (lead === 0xf0) low = 0x90;
+      else if (lead === 0xf4) high = 0x8f;
+    }
+    if (follow === 0) {
+      what =
+        lead < 0xc0
+          ? "a continuation byte with no lead byte"
+          : lead < 0xc2
+            ? "an overlong encoding"
+            : "a byte that never occurs in UTF-8";
+      break;
+    }
+    let k = 1;
+    while (k <= follow && at + k < end) {
+      const byte = bytes[at + k];
+      if (byte < (k === 1 ? low : 0x80) || byte > (k === 1 ? high : 0xbf)) break;
+      k++;
+    }
+    if (k > follow) {
+      at += k;
+      continue;
+    }
+    const second = at + 1 < end ? bytes[at + 1] : 0;
+    if (k === 1 && second >= 0x80 && second <= 0xbf) {
+      length = 2;
+      what =
+        lead === 0xed ? "a UTF-16 surrogate" : lead === 0xf4 ? "a code point above U+10FFFF" : "an overlong encoding";
+    } else {
+      length = k;
+      what = `a ${follow + 1}-byte sequence cut short`;
+    }
+    break;
+  }
+  const shown = Array.from(bytes.subarray(at, Math.min(at + length, end)), (byte) =>
+    byte.toString(16).padStart(2, "0"),
+  ).join(" ");
+  return (
+    `not valid UTF-8: invalid byte sequence at byte offset ${byteOffset + at - start} (${shown}: ${what}); ` +
+    "records must be UTF-8 text"
+  );
 }
 
 function cutNote(size: number): string {
@@ -495,6 +686,12 @@ const ESCAPE = 4;
 const SCALAR = 5;
 /** Skipping damaged input until reading can resume. */
 const SKIP = 6;
+/** After an array element (an object, an array or a string), where `,` or `]` is expected. */
+const AFTER = 7;
+/** Skipping a damaged element of a top-level array up to the next element (see RS_*). */
+const RESYNC = 8;
+/** Inside a record nested deeper than the bracket stack: brackets are counted, not matched. */
+const DEEP = 9;
 
 /** What scanValue does with a byte: 0 nothing, or one of K_*. */
 const K_QUOTE = 1;
@@ -510,6 +707,41 @@ BYTE_KIND[OPEN_BRACKET] = K_OPEN;
 BYTE_KIND[CLOSE_BRACE] = K_CLOSE;
 BYTE_KIND[CLOSE_BRACKET] = K_CLOSE;
 BYTE_KIND[NEWLINE] = K_NEWLINE;
+
+/** The bytes JSON allows right after a string's closing quote. */
+const STRING_FOLLOWER = new Uint8Array(256);
+for (const byte of [SPACE, TAB, NEWLINE, RETURN, COMMA, COLON, CLOSE_BRACE, CLOSE_BRACKET]) STRING_FOLLOWER[byte] = 1;
+
+/** Levels a LookupEvents page (the page, its `Events` array) puts above its events. */
+const WRAPPER_LEVELS = 2;
+/** Deepest record handed to JSON.parse; a deeper one is rejected unparsed. */
+const MAX_SCANNED_DEPTH = MAX_JSON_DEPTH + WRAPPER_LEVELS;
+/** Brackets matched: the top-level array's `[` and MAX_SCANNED_DEPTH levels of its element. */
+const STACK_SIZE = MAX_SCANNED_DEPTH + 1;
+
+// Resynchronising inside a top-level array: the pattern [`}` ws] `,` ws `{` ws `"key"` ws `:`
+// (the boundary between two object elements), matched byte by byte, across chunks, without
+// reading strings. Each phase says what has been matched so far.
+/** Looking for `}` or `,`. */
+const RS_SEEK = 0;
+/** After `}`. */
+const RS_CLOSE = 1;
+/** After `,` (with or without a `}` before it). */
+const RS_COMMA = 2;
+/** After `,` `{`: the candidate element begins at that `{`. */
+const RS_OPEN = 3;
+/** Inside the candidate's first key. */
+const RS_KEY = 4;
+/** After the key's closing quote. */
+const RS_KEY_END = 5;
+/** A first key longer than this, or holding an escape, a control character, `,` or `}`, does not resynchronise. */
+const MAX_KEY = 128;
+/** Bytes from a candidate's `{` to its `:` beyond which it is dropped (whitespace counts). */
+const MAX_CANDIDATE = 512;
+/** Bytes before the damage searched for the start of the pattern. */
+const LOOKBACK = 1024;
+/** First keys remembered per array; with more distinct ones, any key is taken. */
+const MAX_KEYS = 16;
 
 /** A top-level token longer than this is not a JSON scalar. */
 const MAX_SCALAR = 512;
@@ -533,6 +765,12 @@ function isDelimiter(byte: number): boolean {
   );
 }
 
+/** The index of the last non-whitespace byte of `bytes` at or before `k`, or less than `floor`. */
+function skipBack(bytes: Buffer, k: number, floor: number): number {
+  while (k >= floor && isWhitespace(bytes[k])) k--;
+  return k;
+}
+
 function show(byte: number): string {
   return byte >= 0x20 && byte < 0x7f
     ? `'${String.fromCharCode(byte)}'`
@@ -552,12 +790,16 @@ class Splitter {
   private offset = 0;
   private line = 1;
   private depth = 0;
-  private stack: Uint8Array = new Uint8Array(64);
+  private readonly stack = new Uint8Array(STACK_SIZE);
 
   /** The current top-level value is an array whose elements are the records. */
   private inArray = false;
   private arrayLabel = "element ";
   private index = 0;
+  /** First keys of this array's object elements seen so far (latin1), for resynchronising. */
+  private readonly keys = new Set<string>();
+  /** More than MAX_KEYS distinct first keys: any key resynchronises. */
+  private keysOverflow = false;
   /** Top-level items begun so far (values, arrays, damaged regions). */
   private topItems = 0;
   /** The first top-level item's record, held back until it is known whether it is the only one. */
@@ -570,6 +812,8 @@ class Splitter {
   /** The previous buffer ended with a newline whose next line is not seen yet. */
   private pendingNewline = false;
   private pendingLastByte = 0;
+  /** The previous buffer ended with the closing quote of a string inside an array element. */
+  private pendingQuote = false;
   /** Last non-whitespace byte of the previous buffers. */
   private tailByte = 0;
 
@@ -585,9 +829,29 @@ class Splitter {
   private recCut = false;
   private recPosition = "";
   private recTop = false;
+  /** Why the open array element is not valid JSON, found while its bounds are still known. */
+  private recBad: string | undefined;
+  /** Nested deeper than MAX_JSON_DEPTH, at most MAX_SCANNED_DEPTH. */
+  private recOverDepth = false;
+  /** Nested deeper than MAX_SCANNED_DEPTH: rejected unparsed. */
+  private recDeep = false;
   private skipReason = "";
   private skipLine = 0;
   private skipAt = 0;
+
+  // Resynchronising (state RESYNC): the phase of the pattern, and where its parts are.
+  private rsPhase = RS_SEEK;
+  /** Where the damaged element ends if the pattern completes: after its `}`, or at the `,`. */
+  private rsEnd = 0;
+  /** The pattern began with `}`. */
+  private rsBrace = false;
+  /** Absolute offset and line of the candidate element's `{`. */
+  private rsOpen = 0;
+  private rsOpenLine = 0;
+  private readonly rsKey = new Uint8Array(MAX_KEY);
+  private rsKeyLength = 0;
+  /** The candidate's bytes in earlier buffers (from its `{`), to become the element's first bytes. */
+  private readonly rsCandidate = new Uint8Array(MAX_CANDIDATE);
 
   constructor(private readonly maxRecordBytes: number) {}
 
@@ -622,6 +886,9 @@ class Splitter {
     if (this.pendingNewline) {
       this.pendingNewline = false;
       this.lineStart(buf, 0, -1, this.pendingLastByte);
+    } else if (this.pendingQuote) {
+      this.pendingQuote = false;
+      if (this.state === VALUE && STRING_FOLLOWER[buf[0]] === 0) i = this.stringFollowedBy(buf, 0);
     }
     while (i < n) {
       switch (this.state) {
@@ -637,18 +904,33 @@ class Splitter {
         case ARRAY:
           i = this.scanArray(buf, i);
           break;
+        case AFTER:
+          i = this.scanAfter(buf, i);
+          break;
         case ESCAPE:
           this.state = STRING;
-          i++;
+          // A raw newline is no escaped character: the string (the line) was cut after its backslash.
+          if (buf[i] !== NEWLINE) i++;
           break;
         case SCALAR:
           i = this.scanScalar(buf, i);
+          break;
+        case RESYNC:
+          i = this.scanResync(buf, i);
+          break;
+        case DEEP:
+          i = this.scanDeep(buf, i);
           break;
         default:
           i = this.scanSkip(buf, i);
       }
     }
     if (this.open) this.keep(buf);
+    if (this.state === RESYNC && this.rsPhase >= RS_OPEN) {
+      // The candidate's bytes so far, in case it turns out to be the next element.
+      const from = Math.max(this.rsOpen - this.offset, 0);
+      this.rsCandidate.set(buf.subarray(from, n), this.offset + from - this.rsOpen);
+    }
     for (let j = n - 1; j >= 0; j--) {
       if (!isWhitespace(buf[j])) {
         this.tailByte = buf[j];
@@ -662,12 +944,15 @@ class Splitter {
     const empty = EMPTY_BUFFER;
     this.recFrom = 0;
     this.pendingNewline = false;
+    this.pendingQuote = false;
     switch (this.state) {
       case ARRAY:
         this.openRecord(0, false);
         this.closeError(empty, 0, `not valid JSON: the input ends inside the array of line ${this.topLine} (no ']')`);
         break;
       case VALUE:
+      case AFTER:
+      case DEEP:
         if (this.inArray && this.depth === 1) {
           // The last element looks complete; only the array's ']' is missing.
           this.closeValue(empty, 0);
@@ -690,6 +975,7 @@ class Splitter {
         if (this.skipping()) this.closeSkip(empty, 0, true);
         break;
       case SKIP:
+      case RESYNC:
         this.closeSkip(empty, 0, true);
         break;
     }
@@ -720,6 +1006,8 @@ class Splitter {
         this.inArray = true;
         this.arrayLabel = this.topItems === 1 ? "element " : `line ${this.line}, element `;
         this.index = 0;
+        this.keys.clear();
+        this.keysOverflow = false;
         this.stack[0] = OPEN_BRACKET;
         this.depth = 1;
         this.state = ARRAY;
@@ -771,6 +1059,11 @@ class Splitter {
         this.index++;
         continue;
       }
+      if (c === CLOSE_BRACE) {
+        // A damaged region of its own; the `}` may begin the pattern that ends it.
+        this.damage(buf, i, `not valid JSON: unexpected ${show(c)}`);
+        return i;
+      }
       this.openRecord(i, false);
       if (c === QUOTE) {
         this.state = STRING;
@@ -782,10 +1075,6 @@ class Splitter {
         this.state = VALUE;
         return i + 1;
       }
-      if (c === CLOSE_BRACE) {
-        this.startSkip(i, `not valid JSON: unexpected ${show(c)}`);
-        return i + 1;
-      }
       this.state = VALUE;
       return i;
     }
@@ -794,8 +1083,13 @@ class Splitter {
 
   private scanValue(buf: Buffer, i: number): number {
     const n = buf.length;
+    const inArray = this.inArray;
+    /** The depth at which the record is complete. */
+    const done = inArray ? 1 : 0;
+    /** Opening a bracket at this depth nests the record deeper than MAX_JSON_DEPTH. */
+    const deepAt = done + MAX_JSON_DEPTH;
+    const stack = this.stack;
     let depth = this.depth;
-    let stack = this.stack;
     for (; i < n; i++) {
       const c = buf[i];
       const kind = BYTE_KIND[c];
@@ -808,9 +1102,24 @@ class Splitter {
           const d = buf[j];
           if (d > BACKSLASH) continue;
           if (d === QUOTE || d === NEWLINE) break;
-          if (d === BACKSLASH) j++;
+          if (d === BACKSLASH && buf[j + 1] !== NEWLINE) j++;
         }
         if (j < n && buf[j] === QUOTE) {
+          if (inArray) {
+            if (depth === 1) {
+              // After a scalar, at the array's level: like a string element (see scanString).
+              this.depth = depth;
+              this.state = AFTER;
+              return j + 1;
+            }
+            // In an element, a string followed by what JSON does not allow there ran on into
+            // the next string (a quote missing or one too many): the element is damaged.
+            if (j + 1 === n) this.pendingQuote = true;
+            else if (STRING_FOLLOWER[buf[j + 1]] === 0) {
+              this.depth = depth;
+              return this.stringFollowedBy(buf, j + 1);
+            }
+          }
           i = j;
           continue;
         }
@@ -819,7 +1128,7 @@ class Splitter {
         return i + 1;
       }
       if (kind === K_COMMA) {
-        if (depth === 1 && this.inArray) {
+        if (depth === 1 && inArray) {
           this.depth = depth;
           this.closeValue(buf, i);
           this.index++;
@@ -829,20 +1138,41 @@ class Splitter {
         continue;
       }
       if (kind === K_OPEN) {
-        if (depth === stack.length) stack = this.growStack();
+        // In an element: inside an object a bracket opens a value, after its key's ':'; at the
+        // array's level (after a scalar) a new element begins without a ','.
+        if (inArray && (stack[depth - 1] === OPEN_BRACE ? !this.followsColon(buf, i) : depth === 1)) {
+          this.depth = depth;
+          if (depth === 1) this.missingComma(buf, i);
+          else this.damage(buf, i, `not valid JSON: unexpected ${show(c)} where a key is expected (is a '}' missing?)`);
+          return i;
+        }
+        if (depth >= deepAt) {
+          this.depth = depth;
+          if (this.nestDeeper(c)) return i + 1;
+          depth = this.depth;
+          continue;
+        }
         stack[depth++] = c;
         continue;
       }
       if (kind === K_CLOSE) {
         if (stack[depth - 1] !== (c === CLOSE_BRACE ? OPEN_BRACE : OPEN_BRACKET)) {
           this.depth = depth;
+          if (inArray) {
+            // The mismatched bracket itself may begin the pattern that ends the damage.
+            this.damage(buf, i, `not valid JSON: unexpected ${show(c)}`);
+            return i;
+          }
           this.startSkip(i, `not valid JSON: unexpected ${show(c)}`);
           return i + 1;
         }
         depth--;
-        if (depth === 0) {
-          this.depth = 0;
-          if (this.inArray) {
+        if (depth <= done) {
+          this.depth = depth;
+          if (depth === 1) {
+            // An element of the array is complete.
+            this.state = AFTER;
+          } else if (inArray) {
             // The ']' of the top-level array ends its last element.
             this.closeValue(buf, i);
             this.index++;
@@ -864,24 +1194,70 @@ class Splitter {
     return n;
   }
 
+  /** After an element: `,` or `]`; anything else damages it. */
+  private scanAfter(buf: Buffer, i: number): number {
+    const n = buf.length;
+    for (; i < n; i++) {
+      const c = buf[i];
+      if (c === SPACE || c === RETURN || c === TAB) continue;
+      if (c === NEWLINE) {
+        this.line++;
+        if (this.atNewline(buf, i)) return i + 1;
+        continue;
+      }
+      if (c === COMMA) {
+        this.closeValue(buf, i);
+        this.index++;
+        this.state = ARRAY;
+        return i + 1;
+      }
+      if (c === CLOSE_BRACKET) {
+        this.closeValue(buf, i);
+        this.index++;
+        this.endArray();
+        return i + 1;
+      }
+      if (c === OPEN_BRACE || c === OPEN_BRACKET || c === QUOTE) {
+        this.missingComma(buf, i);
+        return i;
+      }
+      // Garbage after the element: it is part of the element's slot, up to the next ',' or ']'.
+      this.recBad ??= `not valid JSON: unexpected ${show(c)} after the element at line ${this.line} (byte ${this.offset + i})`;
+      this.state = VALUE;
+      return i;
+    }
+    return n;
+  }
+
   private scanString(buf: Buffer, i: number): number {
     const n = buf.length;
     for (; i < n; i++) {
       const c = buf[i];
       if (c > BACKSLASH) continue;
       if (c === QUOTE) {
-        if (this.depth === 0) {
+        const depth = this.depth;
+        if (depth === 0) {
           // A top-level string value.
           this.closeValue(buf, i + 1);
           this.endTopValue();
+        } else if (!this.inArray) {
+          this.state = depth > MAX_SCANNED_DEPTH ? DEEP : VALUE;
+        } else if (depth === 1) {
+          // A string element (or a string after a scalar, at the array's level).
+          this.state = AFTER;
+        } else if (depth > MAX_SCANNED_DEPTH + 1) {
+          this.state = DEEP;
         } else {
           this.state = VALUE;
+          if (i + 1 === n) this.pendingQuote = true;
+          else if (STRING_FOLLOWER[buf[i + 1]] === 0) return this.stringFollowedBy(buf, i + 1);
         }
         return i + 1;
       }
       if (c === BACKSLASH) {
         if (i + 1 < n) {
-          i++;
+          // A raw newline is no escaped character: the string (the line) was cut after its backslash.
+          if (buf[i + 1] !== NEWLINE) i++;
           continue;
         }
         this.state = ESCAPE;
@@ -897,6 +1273,54 @@ class Splitter {
         if (this.atNewline(buf, i)) return i + 1;
       }
     }
+    return n;
+  }
+
+  /**
+   * Inside a record nested deeper than MAX_SCANNED_DEPTH (rejected, its text capped): brackets
+   * are counted to the record's end, without a stack, so any depth takes constant memory.
+   */
+  private scanDeep(buf: Buffer, i: number): number {
+    const n = buf.length;
+    /** The deepest level the stack holds: matching resumes there. */
+    const floor = (this.inArray ? 1 : 0) + MAX_SCANNED_DEPTH;
+    let depth = this.depth;
+    for (; i < n; i++) {
+      const kind = BYTE_KIND[buf[i]];
+      if (kind === 0 || kind === K_COMMA) continue;
+      if (kind === K_QUOTE) {
+        let j = i + 1;
+        for (; j < n; j++) {
+          const d = buf[j];
+          if (d > BACKSLASH) continue;
+          if (d === QUOTE || d === NEWLINE) break;
+          if (d === BACKSLASH && buf[j + 1] !== NEWLINE) j++;
+        }
+        if (j < n && buf[j] === QUOTE) {
+          i = j;
+          continue;
+        }
+        this.depth = depth;
+        this.state = STRING;
+        return i + 1;
+      }
+      if (kind === K_OPEN) {
+        depth++;
+        continue;
+      }
+      if (kind === K_CLOSE) {
+        if (--depth === floor) {
+          this.depth = depth;
+          this.state = VALUE;
+          return i + 1;
+        }
+        continue;
+      }
+      this.line++;
+      this.depth = depth;
+      if (this.atNewline(buf, i)) return i + 1;
+    }
+    this.depth = depth;
     return n;
   }
 
@@ -946,6 +1370,263 @@ class Splitter {
     }
   }
 
+  /**
+   * Skips a damaged array element byte by byte, strings unread (a quote may be missing), until
+   * the pattern [`}` ws] `,` ws `{` ws `"key"` ws `:` completes, with a key known to start
+   * this array's elements, or any key after a `}` while none is known (see knownKey): the
+   * damaged element ends at that `}` (or `,`), the next one begins at that `{`. A `{` or `[`
+   * in column 0 ends the damage too (see lineStart), as does the end of the input.
+   */
+  private scanResync(buf: Buffer, i: number): number {
+    const n = buf.length;
+    let phase = this.rsPhase;
+    for (; i < n; i++) {
+      const c = buf[i];
+      if (phase >= RS_OPEN && this.offset + i - this.rsOpen >= MAX_CANDIDATE) phase = RS_SEEK;
+      if (c === NEWLINE) {
+        this.line++;
+        if (phase === RS_KEY) phase = RS_SEEK;
+        this.rsPhase = phase;
+        if (this.atNewline(buf, i)) return i + 1;
+        continue;
+      }
+      const space = c === SPACE || c === RETURN || c === TAB;
+      switch (phase) {
+        case RS_CLOSE:
+          if (space) continue;
+          if (c === COMMA) {
+            phase = RS_COMMA;
+            continue;
+          }
+          break;
+        case RS_COMMA:
+          if (space) continue;
+          if (c === OPEN_BRACE) {
+            phase = RS_OPEN;
+            this.rsOpen = this.offset + i;
+            this.rsOpenLine = this.line;
+            continue;
+          }
+          break;
+        case RS_OPEN:
+          if (space) continue;
+          if (c === QUOTE) {
+            phase = RS_KEY;
+            this.rsKeyLength = 0;
+            continue;
+          }
+          break;
+        case RS_KEY:
+          if (c === QUOTE) {
+            phase = RS_KEY_END;
+            continue;
+          }
+          if (c >= SPACE && c !== BACKSLASH && c !== COMMA && c !== CLOSE_BRACE && this.rsKeyLength < MAX_KEY) {
+            this.rsKey[this.rsKeyLength++] = c;
+            continue;
+          }
+          break;
+        case RS_KEY_END:
+          if (space) continue;
+          if (c === COLON && this.knownKey()) {
+            this.resume(buf, i);
+            return i + 1;
+          }
+          break;
+      }
+      // Not (or no longer) the pattern. A candidate holds no `}` or `,` but its first ones, so
+      // the pattern can only begin again at this byte.
+      if (c === CLOSE_BRACE) {
+        phase = RS_CLOSE;
+        this.rsBrace = true;
+        this.rsEnd = this.offset + i + 1;
+      } else if (c === COMMA) {
+        phase = RS_COMMA;
+        this.rsBrace = false;
+        this.rsEnd = this.offset + i;
+      } else {
+        phase = RS_SEEK;
+      }
+    }
+    this.rsPhase = phase;
+    return n;
+  }
+
+  // --- damage inside a top-level array -------------------------------------------------------
+
+  /**
+   * Damage in the top-level array at buffer index `at` (that byte not consumed yet): the open
+   * element, or a new one at `at`, becomes a damaged region skipped by scanResync.
+   */
+  private damage(buf: Buffer, at: number, reason: string): void {
+    let phase = RS_SEEK;
+    if (this.open) {
+      const { bytes, start, stop } = this.retained(buf, at);
+      // Its first key is a first key of this array's elements too.
+      if (!this.keysOverflow) this.learnKey(bytes, start, stop);
+      // Once an element is larger than its limit, its bytes are no longer all held.
+      if (this.offset + at - this.recStart <= this.recLimit) phase = this.lookBack(bytes, start, stop);
+    } else {
+      this.openRecord(at, false);
+    }
+    this.skipReason = this.recBad ?? `${reason} at line ${this.line} (byte ${this.offset + at})`;
+    this.skipLine = this.line;
+    this.skipAt = this.offset + at;
+    this.recLimit = Math.min(this.recLimit, TEXT_CAP);
+    this.depth = 1;
+    this.rsPhase = phase;
+    this.state = RESYNC;
+  }
+
+  /**
+   * The phase of the resynchronisation pattern at the damage, from the open element's bytes
+   * before it (`bytes[start, stop)`, all of them): damage is often seen only after the pattern
+   * began (a string cut short runs on through `},{"` and ends at the next element's first quote).
+   */
+  private lookBack(bytes: Buffer, start: number, stop: number): number {
+    const floor = Math.max(start, stop - LOOKBACK);
+    const absolute = (index: number) => this.recStart + index - start;
+    let k = skipBack(bytes, stop - 1, floor);
+    let quote = false;
+    let open = -1;
+    if (k >= floor && bytes[k] === QUOTE) {
+      quote = true;
+      k = skipBack(bytes, k - 1, floor);
+      if (k < floor || bytes[k] !== OPEN_BRACE) return RS_SEEK;
+    }
+    if (k >= floor && bytes[k] === OPEN_BRACE) {
+      open = k;
+      k = skipBack(bytes, k - 1, floor);
+      if (k < floor || bytes[k] !== COMMA) return RS_SEEK;
+    }
+    if (k < floor) return RS_SEEK;
+    if (bytes[k] === COMMA) {
+      const comma = k;
+      k = skipBack(bytes, k - 1, floor);
+      this.rsBrace = k >= floor && bytes[k] === CLOSE_BRACE;
+      this.rsEnd = this.rsBrace ? absolute(k) + 1 : absolute(comma);
+    } else if (bytes[k] === CLOSE_BRACE) {
+      this.rsBrace = true;
+      this.rsEnd = absolute(k) + 1;
+      return RS_CLOSE;
+    } else {
+      return RS_SEEK;
+    }
+    if (open < 0) return RS_COMMA;
+    if (stop - open >= MAX_CANDIDATE) return RS_SEEK;
+    this.rsOpen = absolute(open);
+    let lines = 0;
+    for (let j = open + 1; j < stop; j++) if (bytes[j] === NEWLINE) lines++;
+    this.rsOpenLine = this.line - lines;
+    if (this.rsOpen < this.offset) this.rsCandidate.set(bytes.subarray(open, open + this.offset - this.rsOpen));
+    if (!quote) return RS_OPEN;
+    this.rsKeyLength = 0;
+    return RS_KEY;
+  }
+
+  /**
+   * Whether the candidate's first key starts an element here: one of the first keys of this
+   * array's elements read before (the damaged one included); while none is known (or more than
+   * MAX_KEYS are), any key after `}`.
+   */
+  private knownKey(): boolean {
+    if (this.keys.size === 0 || this.keysOverflow) return this.rsBrace;
+    return this.keys.has(Buffer.from(this.rsKey.buffer, 0, this.rsKeyLength).toString("latin1"));
+  }
+
+  /** The pattern completed at buffer index `at` (its `:`): the damaged element ends, the next one is read from its `{`. */
+  private resume(buf: Buffer, at: number): void {
+    this.closeErrorAt(
+      buf,
+      at,
+      this.rsEnd,
+      `${this.skipReason}; reading resumed at line ${this.rsOpenLine} (byte ${this.rsOpen}), where the next element seems to start`,
+    );
+    this.index++;
+    this.openRecord(0, false);
+    this.recStart = this.rsOpen;
+    if (this.rsOpen >= this.offset) {
+      this.recFrom = this.rsOpen - this.offset;
+    } else {
+      const held = this.offset - this.rsOpen;
+      this.pieces.push(Buffer.from(this.rsCandidate.subarray(0, held)));
+      this.piecesBytes = held;
+    }
+    this.stack[1] = OPEN_BRACE;
+    this.depth = 2;
+    this.state = VALUE;
+  }
+
+  /** In an element, a string's closing quote is followed by the byte at `at`, which JSON does not allow there. */
+  private stringFollowedBy(buf: Buffer, at: number): number {
+    this.damage(
+      buf,
+      at,
+      `not valid JSON: a string is followed by ${show(buf[at])} (a quote is missing, or one too many, before it)`,
+    );
+    return at;
+  }
+
+  /** A value begins at buffer index `at` right after the open element, with no ',' between: the element is rejected, the value read as the next one. */
+  private missingComma(buf: Buffer, at: number): void {
+    this.closeError(
+      buf,
+      at,
+      this.recBad ??
+        `not valid JSON: no ',' after this element (the next one starts at line ${this.line}, byte ${this.offset + at})`,
+    );
+    this.index++;
+    this.state = ARRAY;
+  }
+
+  /** Whether the last byte before buffer index `at`, whitespace aside, is ':'. */
+  private followsColon(buf: Buffer, at: number): boolean {
+    for (let k = at - 1; k >= 0; k--) {
+      const b = buf[k];
+      if (b === COLON) return true;
+      if (b !== SPACE && b !== NEWLINE && b !== RETURN && b !== TAB) return false;
+    }
+    return this.tailByte === COLON;
+  }
+
+  /**
+   * Opens a bracket (`c`) beyond MAX_JSON_DEPTH. Returns true when the record is now deeper
+   * than MAX_SCANNED_DEPTH: it is rejected unparsed and scanDeep counts on to its end.
+   */
+  private nestDeeper(c: number): boolean {
+    const depth = this.depth + 1;
+    this.recOverDepth = true;
+    this.depth = depth;
+    if (depth - (this.inArray ? 1 : 0) <= MAX_SCANNED_DEPTH) {
+      this.stack[depth - 1] = c;
+      return false;
+    }
+    this.recDeep = true;
+    this.recLimit = Math.min(this.recLimit, TEXT_CAP);
+    this.state = DEEP;
+    return true;
+  }
+
+  /** Remembers the first key of an object element (`bytes[start, stop)`, its first bytes at least). */
+  private learnKey(bytes: Buffer, start: number, stop: number): void {
+    if (bytes[start] !== OPEN_BRACE) return;
+    let k = start + 1;
+    while (k < stop && isWhitespace(bytes[k])) k++;
+    if (k >= stop || bytes[k] !== QUOTE) return;
+    const from = ++k;
+    const limit = Math.min(stop, from + MAX_KEY + 1);
+    for (; k < limit; k++) {
+      const b = bytes[k];
+      if (b === QUOTE) break;
+      if (b < SPACE || b === BACKSLASH || b === COMMA || b === CLOSE_BRACE) return;
+    }
+    if (k >= limit) return;
+    const key = bytes.toString("latin1", from, k);
+    if (this.keys.has(key)) return;
+    if (this.keys.size === MAX_KEYS) this.keysOverflow = true;
+    else this.keys.add(key);
+  }
+
   // --- line structure --------------------------------------------------------------------
 
   /**
@@ -984,6 +1665,13 @@ class Splitter {
     ) {
       return false;
     }
+    if (this.state === RESYNC) {
+      // The damaged array element runs into a new top-level value: the array ends there.
+      this.inArray = false;
+      this.depth = 0;
+      this.closeSkip(buf, Math.max(newline, 0), false);
+      return true;
+    }
     this.breakAtNewline(buf, newline);
     return true;
   }
@@ -996,7 +1684,7 @@ class Splitter {
       : this.state === STRING
         ? "a string is not closed"
         : "the value is not closed";
-    if (this.inArray && this.state === VALUE && this.depth === 1) {
+    if (this.inArray && (this.state === VALUE || this.state === AFTER) && this.depth === 1) {
       // The element itself looks complete: only the array is not closed.
       this.closeValue(buf, end);
       this.index++;
@@ -1049,6 +1737,9 @@ class Splitter {
     this.recLimit = this.maxRecordBytes;
     this.recCut = false;
     this.recTop = top;
+    this.recBad = undefined;
+    this.recOverDepth = false;
+    this.recDeep = false;
     this.recPosition = top ? `line ${this.line}` : `${this.arrayLabel}${this.index}`;
   }
 
@@ -1100,21 +1791,15 @@ class Splitter {
   private closeValue(buf: Buffer, end: number): void {
     this.open = false;
     const size = this.offset + end - this.recStart;
-    if (size > this.maxRecordBytes || this.recCut) {
-      const { bytes, start, stop } = this.retained(buf, end);
-      this.emit({
-        position: this.recPosition,
-        byteOffset: this.recStart,
-        size,
-        bytes,
-        start,
-        end: stop,
-        error: `record larger than ${this.maxRecordBytes} bytes (${size} bytes)`,
-        document: false,
-      });
-      return;
-    }
     const { bytes, start, stop } = this.retained(buf, end);
+    const error =
+      this.recBad ??
+      (size > this.maxRecordBytes
+        ? `record larger than ${this.maxRecordBytes} bytes (${size} bytes)`
+        : this.recDeep
+          ? DEPTH_REASON
+          : undefined);
+    if (!this.recTop && !this.keysOverflow) this.learnKey(bytes, start, stop);
     this.emit({
       position: this.recPosition,
       byteOffset: this.recStart,
@@ -1122,15 +1807,21 @@ class Splitter {
       bytes,
       start,
       end: stop,
-      error: undefined,
+      error,
       document: false,
+      overDepth: this.recOverDepth,
     });
   }
 
   /** Closes the open record as an error ending at buffer index `end`. */
   private closeError(buf: Buffer, end: number, message: string): void {
+    this.closeErrorAt(buf, end, this.offset + end, message);
+  }
+
+  /** Closes the open record as an error ending at absolute offset `endOffset`, at or before buffer index `end`. */
+  private closeErrorAt(buf: Buffer, end: number, endOffset: number, message: string): void {
     this.open = false;
-    const size = Math.max(0, this.offset + end - this.recStart);
+    const size = Math.max(0, endOffset - this.recStart);
     const { bytes, start, stop } = this.retained(buf, end);
     this.emit({
       position: this.recPosition,
@@ -1138,9 +1829,10 @@ class Splitter {
       size,
       bytes,
       start,
-      end: stop,
+      end: Math.min(stop, start + size),
       error: message,
       document: false,
+      overDepth: false,
     });
   }
 
@@ -1171,18 +1863,12 @@ class Splitter {
       else if (last > this.skipLine + 1) message += `; lines ${this.skipLine + 1}-${last} were skipped`;
     }
     this.closeError(buf, end, message);
+    this.inArray = false;
     this.state = TOP;
   }
 
   private skipping(): boolean {
     return this.state === SKIP;
-  }
-
-  private growStack(): Uint8Array {
-    const bigger = new Uint8Array(this.stack.length * 2);
-    bigger.set(this.stack);
-    this.stack = bigger;
-    return bigger;
   }
 }
 
