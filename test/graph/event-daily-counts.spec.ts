@@ -336,11 +336,20 @@ describe.each(storesUnderTest())("the writer keeps the rollup exact ($kind)", ({
   it.skipIf(!available)("their migrations backfill them from the stored events, and go down and up again", async () => {
     const maintained = await rollupRows(store.dataSource);
     expect(maintained.size).toBeGreaterThan(100);
+    // Migrations that came after the rollups' (MySQL's ExactText) go down first, and up again with them.
+    const later: string[] = [];
+    for (;;) {
+      const [last] = await store.dataSource.query("SELECT name FROM migrations ORDER BY id DESC LIMIT 1");
+      if (/^EventPeriodCounts/.test(last.name)) break;
+      later.unshift(last.name);
+      await store.dataSource.undoLastMigration({ transaction: "each" });
+    }
     // The period rollup alone, from the daily one.
     await store.dataSource.undoLastMigration({ transaction: "each" });
     expect(await tableExists(store.dataSource, "event_period_counts")).toBe(false);
     let applied = await store.dataSource.runMigrations({ transaction: "each" });
-    expect(applied.map((migration) => migration.name)).toEqual([expect.stringMatching(/^EventPeriodCounts/)]);
+    expect(applied.map((migration) => migration.name)).toEqual([expect.stringMatching(/^EventPeriodCounts/), ...later]);
+    for (const _name of later) await store.dataSource.undoLastMigration({ transaction: "each" });
     expect(await rollupRows(store.dataSource)).toEqual(maintained);
     // Both, from the events.
     await store.dataSource.undoLastMigration({ transaction: "each" });
@@ -351,6 +360,7 @@ describe.each(storesUnderTest())("the writer keeps the rollup exact ($kind)", ({
     expect(applied.map((migration) => migration.name)).toEqual([
       expect.stringMatching(/^EventDailyCounts/),
       expect.stringMatching(/^EventPeriodCounts/),
+      ...later,
     ]);
     expect(await rollupRows(store.dataSource)).toEqual(maintained);
     // And the writer adds to the backfilled rows.
