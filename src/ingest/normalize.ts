@@ -406,13 +406,8 @@ export function parseTime(value: unknown): Date | null {
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => Number(part ?? 0));
   const ms = Number((match[7] ?? "").slice(0, 3).padEnd(3, "0"));
   const calendar = new Date(Date.UTC(year, month - 1, day));
-  if (
-    calendar.getUTCMonth() !== month - 1 ||
-    calendar.getUTCDate() !== day ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 59
-  ) {
+  // A day the month does not have rolls over into the next month.
+  if (calendar.getUTCMonth() !== month - 1 || hour > 23 || minute > 59 || second > 59) {
     return null;
   }
   let offsetMinutes = 0;

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { createDataSource, storeConfig } from "../../src/db/datasource";
 import { openStore } from "../../src/db/open";
 import { ingest, type IngestSummary } from "../../src/ingest/ingest";
 import { bufferSource } from "../../src/ingest/sources";
+import { EventWriter } from "../../src/ingest/writer";
 import { MYSQL_MIGRATIONS } from "../../src/migrations/mysql";
 import { dataOf, openTestStore, type TestStore } from "../support/harness";
 import { createTestDatabase } from "../support/mysql-server";
@@ -162,6 +163,24 @@ describe.each(storesUnderTest())("one record never costs another ($kind)", ({ ki
       await store.graphql(`{ events(filter: { eventIds: ["many-0", "many-4000"] }) { totalCount } }`),
     );
     expect(count.events.totalCount).toBe(2);
+  });
+
+  it.skipIf(!available)("a batch is written once it holds batchBytes of events, whatever its count", async () => {
+    const write = vi.spyOn(EventWriter.prototype, "write");
+    try {
+      const records = Array.from({ length: 10 }, (_, index) =>
+        event(`bytes-${index}`, { requestParameters: { Pad: "p".repeat(3_000) } }),
+      );
+      const summary = await ingest(store.dataSource, [bufferSource("bytes.json", JSON.stringify(records))], {
+        batchBytes: 8_000,
+      });
+      expect(summary.inserted).toBe(10);
+      // About 3 KB each: a batch holds three, never the ten the count would allow.
+      const batches = write.mock.calls.map(([events]) => events.length).filter((count) => count > 0);
+      expect(batches).toEqual([3, 3, 3, 1]);
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it.skipIf(!available)("three events of 7 MB each are stored, each whole", async () => {
