@@ -10,13 +10,17 @@ import { UsageError } from "./usage-error";
 const usage = async () => `Usage: trailgraph <command> [options]
 
 Commands:
-  serve [--port N] [--host H] [--migrate] [--workers N|auto]
+  serve [--port N] [--host H] [--migrate] [--workers N|auto] [--open]
       serve the GraphQL API (default port 4000, host 127.0.0.1) from N processes (default 1);
-      POST /ingest when TRAILGRAPH_INGEST_TOKEN is set
+      POST /ingest when TRAILGRAPH_INGEST_TOKEN is set or authentication is on. Without
+      authentication (TRAILGRAPH_JWT_SECRET, TRAILGRAPH_JWKS_URL or _FILE, TRAILGRAPH_API_KEYS_FILE)
+      every account is readable: allowed on a loopback host, elsewhere only with --open
+      (or TRAILGRAPH_OPEN=true)
   ${(await import("./ingest/command")).INGEST_USAGE.replace(/\n/g, "\n  ")}
   migrate
       bring the database up to date
   ${(await import("./generate/command")).GENERATE_USAGE.replace(/\n/g, "\n  ")}
+  ${(await import("./auth/command")).APIKEY_USAGE.replace(/\n/g, "\n  ")}
 
 The store is DATABASE_URL: mysql://user:pass@host:port/db (MySQL 8, MariaDB 10.11),
 sqlite:<path>, or nothing for the embedded store at ./data/trailgraph.sqlite.
@@ -38,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return migrate(rest);
     case "generate":
       return (await import("./generate/command")).generateCommand(rest);
+    case "apikey":
+      return (await import("./auth/command")).apikeyCommand(rest, log);
     case undefined:
     case "help":
     case "--help":

@@ -61,6 +61,8 @@ export interface IngestOptions {
   /** Owner of events that name no account of their own and come from no OSS account path. */
   defaultAccountId?: string | null;
   batchSize?: number;
+  /** Bytes of event JSON after which a batch is written whatever its count (default 32 MiB). */
+  batchBytes?: number;
   /** Read files again even when they were ingested whole before. */
   force?: boolean;
   /** Called for every rejection, in order (the CLI's rejects file). */
@@ -71,6 +73,8 @@ export interface IngestOptions {
   summaryRejects?: number;
   /** Stops between sources: what was read so far is written, the rest is left for a re-run. */
   signal?: AbortSignal;
+  /** Refuses a normalized event with the reason it returns (POST /ingest: a credential's accounts). */
+  accept?: (event: NormalizedEvent) => string | null;
 }
 
 const TEXT_LIMIT = 16 * 1024;
@@ -95,6 +99,7 @@ export async function ingest(
   const started = Date.now();
   const writer = await new EventWriter(dataSource).open();
   const batchSize = options.batchSize ?? 1000;
+  const batchBytesLimit = options.batchBytes ?? BATCH_BYTES;
   const summaryRejects = options.summaryRejects ?? 100;
   const summary = emptySummary();
   let batch: NormalizedEvent[] = [];
@@ -166,7 +171,7 @@ export async function ingest(
             const event = normalizeEvent(record.value, {
               defaultAccountId: source.defaultAccountId ?? options.defaultAccountId,
             });
-            const unstorable = writer.unstorable(event);
+            const unstorable = writer.unstorable(event) ?? options.accept?.(event) ?? null;
             if (unstorable !== null) throw new RejectedRecord(unstorable);
             batch.push(event);
             batchBytes += event.payload.rawText.length;
@@ -181,7 +186,7 @@ export async function ingest(
             });
           }
         }
-        if (batch.length >= batchSize || batchBytes >= BATCH_BYTES || rejects.length >= batchSize) await flush();
+        if (batch.length >= batchSize || batchBytes >= batchBytesLimit || rejects.length >= batchSize) await flush();
       }
       if (source instanceof FileSource) files.push(completedFile(source, records));
     } catch (error) {

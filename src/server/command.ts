@@ -1,5 +1,13 @@
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
+import {
+  authenticationOn,
+  authSettings,
+  describeAuthentication,
+  isLoopback,
+  SettingsError,
+  type AuthSettings,
+} from "../auth/settings";
 import { storeConfig } from "../db/datasource";
 import { loadSamplesIfEmpty, openStore } from "../db/open";
 import { UsageError } from "../usage-error";
@@ -19,6 +27,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
       host: { type: "string" },
       migrate: { type: "boolean" },
       workers: { type: "string" },
+      open: { type: "boolean" },
     },
   });
   const port = Number(values.port ?? process.env.PORT ?? 4000);
@@ -30,16 +39,36 @@ export async function serveCommand(args: string[], log: (message: string) => voi
       ? workerCount(values.workers)
       : workerCount(process.env.TRAILGRAPH_WORKERS, "TRAILGRAPH_WORKERS");
   // Settings are checked here, so that a primary refuses them before it starts workers.
-  const ingestOn = ingestSettings().token !== null;
+  const auth = authSettings(process.env, { open: values.open });
+  const authOn = authenticationOn(auth);
+  if (!authOn && !auth.open && !isLoopback(host)) {
+    throw new SettingsError(
+      `serve --host ${host} without authentication would let anyone who reaches the port read every ` +
+        "account's events. Set TRAILGRAPH_JWT_SECRET, TRAILGRAPH_JWKS_URL, TRAILGRAPH_JWKS_FILE or " +
+        'TRAILGRAPH_API_KEYS_FILE (README, "Who may read what"), or say that this is intended with ' +
+        "TRAILGRAPH_OPEN=true or --open.",
+    );
+  }
+  const ingestOn = ingestSettings().token !== null || authOn;
+  const logRequests = requestLogging();
   const announce = (shown: string, processes: string) => {
     log(`GraphQL API at http://${shown}/graphql (open it in a browser for GraphiQL)${processes}`);
-    log(ingestOn ? `POST http://${shown}/ingest is on` : "POST /ingest is off (set TRAILGRAPH_INGEST_TOKEN)");
+    if (authOn) log(describeAuthentication(auth));
+    else {
+      const why = auth.open ? ` (${values.open ? "--open" : "TRAILGRAPH_OPEN=true"})` : "";
+      log(`open mode${why}: no authentication; every account is readable by anyone who reaches ${shown}`);
+    }
+    log(
+      ingestOn
+        ? `POST http://${shown}/ingest is on`
+        : "POST /ingest is off (set TRAILGRAPH_INGEST_TOKEN, or turn authentication on)",
+    );
   };
 
+  const common = { port, host, log, auth, logRequests };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
-  if (cluster.isWorker) return serve({ port, host, migrate: false, log, announce: null });
-  if (workers === 1)
-    return serve({ port, host, migrate: values.migrate, log, announce: (shown) => announce(shown, "") });
+  if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
+  if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
 
   // The primary: migrate and load the samples once, before any worker opens the store.
   const store = await prepareStore(values.migrate, log);
@@ -61,9 +90,20 @@ async function prepareStore(migrate: boolean | undefined, log: (message: string)
   return store;
 }
 
+/** TRAILGRAPH_LOG_REQUESTS: one JSON line per request on stdout, unless `off`. */
+function requestLogging(): boolean {
+  const value = process.env.TRAILGRAPH_LOG_REQUESTS?.trim().toLowerCase() ?? "";
+  if (["", "on", "1", "true"].includes(value)) return true;
+  if (["off", "0", "false"].includes(value)) return false;
+  throw new SettingsError(`TRAILGRAPH_LOG_REQUESTS '${process.env.TRAILGRAPH_LOG_REQUESTS}' is neither on nor off.`);
+}
+
 interface ServeOptions {
   port: number;
   host: string;
+  auth: AuthSettings;
+  /** One log line per request (stdout). */
+  logRequests: boolean;
   migrate: boolean | undefined;
   log: (message: string) => void;
   /** Says where the API listens; null in a worker (its primary says it once). */
@@ -71,12 +111,17 @@ interface ServeOptions {
 }
 
 /** Serves from this process. */
-async function serve({ port, host, migrate, log, announce }: ServeOptions): Promise<number> {
+async function serve({ port, host, migrate, log, announce, auth, logRequests }: ServeOptions): Promise<number> {
   // The GraphQL stack loads only in the processes that serve.
   const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
   const store = announce ? await prepareStore(migrate, log) : await openStore(storeConfig(), { log });
   // 3. Build the schema once, and the HTTP server around it.
-  const app = await createApp({ dataSource: store.dataSource, schema: await buildTrailGraphSchema() });
+  const app = await createApp({
+    dataSource: store.dataSource,
+    schema: await buildTrailGraphSchema(),
+    auth,
+    logger: logRequests,
+  });
   // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish
   // requests in flight, then close the store.
   let stopping: Promise<void> | undefined;

@@ -3,14 +3,23 @@ import { Readable, type Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from "node:zlib";
 import type { FastifyInstance } from "fastify";
 import type { DataSource } from "typeorm";
+import { AuthError, INGEST_TOKEN_PRINCIPAL, type Authenticator, type Principal } from "../auth/credentials";
+import type { TenantScope } from "../db/scope";
 import { InputError, readRecords, type RawRecord } from "../ingest/formats/read-records";
 import { ingest } from "../ingest/ingest";
+import type { NormalizedEvent } from "../ingest/normalize";
 import type { EventSource } from "../ingest/sources";
 
 export interface IngestRouteOptions {
   dataSource: DataSource;
-  /** The bearer token pushes must carry; without one the endpoint is off. */
+  /** A bearer token for pushes (every account); without it and without `authenticator` the endpoint is off. */
   token: string | null;
+  /**
+   * Credentials with a write grant (API keys created with --write, JWTs whose write claim is
+   * true) may push too, events of their own accounts only. When authentication is off (open
+   * mode) nobody writes without the token.
+   */
+  authenticator?: Authenticator;
   /** Largest body accepted, in bytes (as sent, compressed or not). */
   maxBytes: number;
   /**
@@ -99,17 +108,40 @@ export async function registerIngestRoute(app: FastifyInstance, options: IngestR
       return reply.code(status).send({ error: status === 500 ? "ingest failed: " + error.message : error.message });
     });
 
-    // Settled before the body is read: without the token nobody makes the server buffer a
-    // body (up to maxBytes), and the answer is 404/401 whatever the body's size or type.
+    // Settled before the body is read: without a credential that may write nobody makes the
+    // server buffer a body (up to maxBytes), and the answer is 404/401/403 whatever the body's
+    // size or type.
+    const authenticator = options.authenticator?.on ? options.authenticator : null;
     scope.addHook("onRequest", async (request, reply) => {
-      if (!options.token) {
-        return reply.code(404).send({ error: "POST /ingest is off: set TRAILGRAPH_INGEST_TOKEN to turn it on." });
+      if (!options.token && !authenticator) {
+        return reply.code(404).send({
+          error:
+            "POST /ingest is off: set TRAILGRAPH_INGEST_TOKEN to turn it on " +
+            "(or turn authentication on and push with a credential that may write).",
+        });
       }
-      if (!authorized(request.headers.authorization, options.token)) {
-        return reply
-          .code(401)
-          .header("www-authenticate", 'Bearer realm="trailgraph-ingest"')
-          .send({ error: "POST /ingest needs `Authorization: Bearer <TRAILGRAPH_INGEST_TOKEN>`." });
+      const expected = authenticator
+        ? `<TRAILGRAPH_INGEST_TOKEN, an API key created with --write, or a JWT with a write grant>`
+        : "<TRAILGRAPH_INGEST_TOKEN>";
+      const refuse = (status: 401 | 403 | 503, why: string) => {
+        request.authProblem = why;
+        if (status === 401) reply.header("www-authenticate", 'Bearer realm="trailgraph-ingest"');
+        return reply.code(status).send({ error: `POST /ingest needs \`Authorization: Bearer ${expected}\`: ${why}` });
+      };
+      if (options.token && authorized(request.headers.authorization, options.token)) {
+        request.principal = INGEST_TOKEN_PRINCIPAL;
+      } else if (!authenticator) {
+        return refuse(401, request.headers.authorization ? "not the ingest token." : "no credential.");
+      } else {
+        let principal: Principal;
+        try {
+          principal = await authenticator.authenticate(request);
+        } catch (error) {
+          if (!(error instanceof AuthError)) throw error;
+          return refuse(error.status, error.message);
+        }
+        if (!principal.write) return refuse(403, `this credential (${principal.subject}) has no write grant.`);
+        request.principal = principal;
       }
       // The content type says nothing here (the reader detects the format), so a header that
       // Fastify would refuse with 415 (empty, `json`, ...) must not refuse the push.
@@ -143,11 +175,28 @@ export async function registerIngestRoute(app: FastifyInstance, options: IngestR
       }
       // Each push is its own source, so its rejects are kept apart from other pushes'.
       const source = new BodySource(`http:${new Date().toISOString()}:${randomUUID()}`, body, encodings);
-      const summary = await ingest(options.dataSource, [source], { summaryRejects: options.listedRejects ?? 100 });
+      const summary = await ingest(options.dataSource, [source], {
+        summaryRejects: options.listedRejects ?? 100,
+        accept: writableBy(request.principal!.scope),
+      });
       const { files: _files, skipped: _skipped, ...answer } = summary;
       return reply.code(summary.rejected > 0 || summary.damaged.length > 0 ? 422 : 200).send(answer);
     });
   });
+}
+
+/**
+ * For a credential limited to some accounts: refuses (with the reason stored as any reject's)
+ * an event owned by another account, or by none. Unrestricted: every event.
+ */
+function writableBy(scope: TenantScope): ((event: NormalizedEvent) => string | null) | undefined {
+  if (scope.unrestricted) return undefined;
+  return (event) => {
+    if (event.accountId === null) return "event belongs to no account, which this credential may not write";
+    return scope.allows(event.accountId)
+      ? null
+      : `event belongs to account ${event.accountId}, which this credential may not write`;
+  };
 }
 
 function authorized(header: string | undefined, token: string): boolean {
