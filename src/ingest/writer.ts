@@ -8,7 +8,13 @@ import {
   PERIOD_COUNTS_TABLE,
 } from "../db/daily-counts";
 import { placeholders } from "../db/sql";
+import { Account } from "../entities/account.entity";
+import { EventOrder, EventResource } from "../entities/event-links.entity";
+import { EventPayload } from "../entities/event-payload.entity";
 import { Event } from "../entities/event.entity";
+import { Order } from "../entities/order.entity";
+import { OrderItem } from "../entities/order-item.entity";
+import { ReferencedResource } from "../entities/referenced-resource.entity";
 import { UserIdentity } from "../entities/user-identity.entity";
 import type { NormalizedEvent, NormalizedOrder, ResourceRef } from "./normalize";
 
@@ -101,16 +107,44 @@ export class EventWriter {
   private readonly dialect: Dialect;
   /** What committed batches stored: keys of immutable rows, so later batches skip them. */
   private readonly cache = new WriterCache();
-  /** The events and identities tables' columns, from their entities (as the read side's). */
-  private readonly eventColumns: ColumnList;
-  private readonly identityColumns: ColumnList;
+  /** Each graph table's columns, from its entity (as the read side's), by entity. */
+  private readonly columnLists = new Map<Function, ColumnList>();
   /** Most bytes one statement may take (MySQL: the server's max_allowed_packet, less room to spare). */
   private statementBytes = SQLITE_STATEMENT_BYTES;
 
   constructor(private readonly dataSource: DataSource) {
     this.dialect = dialectOf(dataSource);
-    this.eventColumns = new ColumnList(dataSource.getMetadata(Event), this.dialect);
-    this.identityColumns = new ColumnList(dataSource.getMetadata(UserIdentity), this.dialect);
+  }
+
+  /** The insert columns of an entity's table (every column but a generated key). */
+  private columns(entity: Function): ColumnList {
+    let list = this.columnLists.get(entity);
+    if (!list) {
+      list = new ColumnList(this.dataSource.getMetadata(entity), this.dialect);
+      this.columnLists.set(entity, list);
+    }
+    return list;
+  }
+
+  /**
+   * Multi-row INSERT of an entity's rows (`verb`: INSERT INTO, or the dialect's insert-or-ignore),
+   * each given as an object with the entity's property names; see insertRows.
+   */
+  private insertEntities(
+    manager: EntityManager,
+    verb: string,
+    entity: Function,
+    rows: Array<{ source: object; extra?: Record<string, unknown> }>,
+    tail = "",
+  ): Promise<number> {
+    const list = this.columns(entity);
+    return this.insertRows(
+      manager,
+      `${verb} ${list.table}`,
+      list.names,
+      rows.map(({ source, extra }) => list.row(source, extra)),
+      tail,
+    );
   }
 
   /**
@@ -135,7 +169,7 @@ export class EventWriter {
     // plus the row's few fixed columns. Most events are far below; only large ones are counted.
     const raw = event.payload.rawText;
     if (6 * raw.length + STATEMENT_HEAD_BYTES <= room) return null;
-    const largest = Math.max(sqlBytes(raw), rowBytes(this.eventColumns.row(event, { identityPk: 0 })));
+    const largest = Math.max(sqlBytes(raw), rowBytes(this.columns(Event).row(event, { identityPk: 0 })));
     if (largest <= room) return null;
     return (
       `the event needs a statement of about ${largest} bytes; the database server accepts ${this.statementBytes + PACKET_SPARE} ` +
@@ -243,46 +277,59 @@ export class EventWriter {
     const { eventPks, inserted } = await this.insertEvents(manager, stored, identityPks);
     const pkOf = (event: NormalizedEvent) => eventPks.get(event.eventId)!;
 
-    await this.insertRows(
+    await this.insertEntities(
       manager,
-      `${d.insertIgnore} event_payloads`,
-      ["event_pk", "raw"],
-      stored.map((event) => [pkOf(event), event.payload.rawText]),
+      d.insertIgnore,
+      EventPayload,
+      // The JSON text written once by the normaliser: as it is stored.
+      stored.map((event) => ({ source: { eventPk: pkOf(event) }, extra: { raw: event.payload.rawText } })),
     );
 
     const resourcePks = await this.insertResources(manager, events, staged);
     const resourcePk = (ref: ResourceRef) => resourcePks.get(resourceKey(ref))!;
-    await this.insertRows(
+    await this.insertEntities(
       manager,
-      `${d.insertIgnore} event_resources`,
-      ["event_pk", "resource_pk", "event_time"],
-      events.flatMap((event) => event.resources.map((ref) => [pkOf(event), resourcePk(ref), d.time(event.eventTime)])),
+      d.insertIgnore,
+      EventResource,
+      events.flatMap((event) =>
+        event.resources.map((ref) => ({
+          source: { eventPk: pkOf(event), resourcePk: resourcePk(ref), eventTime: event.eventTime },
+        })),
+      ),
     );
 
     await this.upsertOrders(manager, events, pkOf);
-    await this.insertRows(
+    await this.insertEntities(
       manager,
-      "INSERT INTO order_items",
-      ["order_id", "resource_pk", "article_config"],
+      "INSERT INTO",
+      OrderItem,
       uniqueBy(
         events.flatMap((event) =>
           event.orders.flatMap((order) =>
-            order.items.map((item) => ({ orderId: order.orderId, pk: resourcePk(item), config: item.articleConfig })),
+            order.items.map((item) => ({
+              orderId: order.orderId,
+              resourcePk: resourcePk(item),
+              articleConfig: item.articleConfig,
+            })),
           ),
         ),
-        (item) => `${item.orderId}\u0000${item.pk}`,
+        (item) => `${item.orderId}\u0000${item.resourcePk}`,
         // Several deliveries in one batch: the first that knows the configuration wins.
-        (kept, next) => (kept.config === null ? next : kept),
-      ).map((item) => [item.orderId, item.pk, json(item.config)]),
+        (kept, next) => (kept.articleConfig === null ? next : kept),
+      ).map((item) => ({ source: item })),
       d.onConflict(["order_id", "resource_pk"], {
         article_config: `COALESCE(article_config, ${d.excluded("article_config")})`,
       }),
     );
-    await this.insertRows(
+    await this.insertEntities(
       manager,
-      `${d.insertIgnore} event_orders`,
-      ["event_pk", "order_id", "event_time"],
-      events.flatMap((event) => event.orders.map((order) => [pkOf(event), order.orderId, d.time(event.eventTime)])),
+      d.insertIgnore,
+      EventOrder,
+      events.flatMap((event) =>
+        event.orders.map((order) => ({
+          source: { eventPk: pkOf(event), orderId: order.orderId, eventTime: event.eventTime },
+        })),
+      ),
     );
     // Last, so that the rows every writer shares (an account's day) stay locked briefly.
     await this.addDailyCounts(manager, inserted);
@@ -311,15 +358,14 @@ export class EventWriter {
       "",
     );
     const absent = stored.filter((event) => !eventPks.has(event.eventId));
-    const affected = await this.insertRows(
+    const affected = await this.insertEntities(
       manager,
-      `${d.insertIgnore} events`,
-      this.eventColumns.names,
-      absent.map((event) =>
-        this.eventColumns.row(event, {
-          identityPk: event.identity ? identityPks.get(event.identity.identityKey)! : null,
-        }),
-      ),
+      d.insertIgnore,
+      Event,
+      absent.map((event) => ({
+        source: event,
+        extra: { identityPk: event.identity ? identityPks.get(event.identity.identityKey)! : null },
+      })),
     );
     const mine = await this.selectKeys(
       manager,
@@ -384,11 +430,11 @@ export class EventWriter {
       return known === undefined || time < known;
     });
     const d = this.dialect;
-    await this.insertRows(
+    await this.insertEntities(
       manager,
-      "INSERT INTO accounts",
-      ["account_id", "first_seen_at"],
-      changed.map(([accountId, time]) => [accountId, d.time(time)]),
+      "INSERT INTO",
+      Account,
+      changed.map(([accountId, firstSeenAt]) => ({ source: { accountId, firstSeenAt } })),
       d.onConflict(["account_id"], { first_seen_at: d.least("first_seen_at", d.excluded("first_seen_at")) }),
     );
     for (const [accountId, time] of changed) staged.accounts.set(accountId, time);
@@ -409,11 +455,11 @@ export class EventWriter {
       if (known !== undefined) pks.set(identity.identityKey, known);
       return known === undefined;
     });
-    await this.insertRows(
+    await this.insertEntities(
       manager,
-      `${this.dialect.insertIgnore} identities`,
-      this.identityColumns.names,
-      identities.map((identity) => this.identityColumns.row(identity)),
+      this.dialect.insertIgnore,
+      UserIdentity,
+      identities.map((identity) => ({ source: identity })),
     );
     const read = await this.selectKeys(
       manager,
@@ -456,11 +502,13 @@ export class EventWriter {
       return true;
     });
     const d = this.dialect;
-    await this.insertRows(
+    await this.insertEntities(
       manager,
-      `${d.insertIgnore} resources`,
-      ["type", "resource_id", "account_id", "first_seen_at"],
-      resources.map((r) => [r.type, r.resourceId, r.owner.accountId, d.time(r.owner.time)]),
+      d.insertIgnore,
+      ReferencedResource,
+      resources.map((r) => ({
+        source: { type: r.type, resourceId: r.resourceId, accountId: r.owner.accountId, firstSeenAt: r.owner.time },
+      })),
     );
     const candidates = new Map(resources.map((r) => [resourceKey(r), r.owner]));
     const ids = [...new Set(resources.map((r) => r.resourceId))];
@@ -521,11 +569,13 @@ export class EventWriter {
     );
     const d = this.dialect;
     const incoming = (column: string) => d.excluded(column);
-    await this.insertRows(
+    await this.insertEntities(
       manager,
-      "INSERT INTO orders",
-      ["order_id", "account_id", "created_at", "purchase_event_pk"],
-      rows.map((row) => [row.orderId, row.accountId, d.time(row.createdAt), row.purchasePk]),
+      "INSERT INTO",
+      Order,
+      rows.map(({ orderId, accountId, createdAt, purchasePk }) => ({
+        source: { orderId, accountId, createdAt, purchaseEventPk: purchasePk },
+      })),
       // Same rule as mergeOrder. MySQL applies assignments left to right, so created_at
       // must be computed before purchase_event_pk changes.
       d.onConflict(["order_id"], {
@@ -613,11 +663,13 @@ const SQLITE_STATEMENT_BYTES = 256 * 1024 * 1024;
  * carry the entity's property names: a column can be neither forgotten nor misplaced.
  */
 class ColumnList {
+  readonly table: string;
   readonly names: string[];
   private readonly properties: string[];
   private readonly converters: Array<(value: unknown) => unknown>;
 
   constructor(metadata: EntityMetadata, d: Dialect) {
+    this.table = metadata.tableName;
     const columns = metadata.columns.filter((column) => !column.isGenerated);
     this.names = columns.map((column) => column.databaseName);
     this.properties = columns.map((column) => column.propertyName);
@@ -627,17 +679,23 @@ class ColumnList {
           return (value) => (value === null ? null : d.time(value as Date));
         case "boolean":
           return (value) => d.bool(value as boolean | null);
+        case "json":
+          return (value) => (value === null ? null : JSON.stringify(value));
         default:
           return (value) => value;
       }
     });
   }
 
-  /** The row of `source`; `extra` gives the columns `source` does not hold (keys it refers to). */
+  /**
+   * The row of `source`; `extra` gives columns `source` does not hold (keys it refers to, text
+   * already serialised), taken as they are stored.
+   */
   row(source: object, extra?: Record<string, unknown>): Row {
     const values = source as Record<string, unknown>;
     return this.properties.map((property, index) => {
-      const value = extra !== undefined && property in extra ? extra[property] : values[property];
+      if (extra !== undefined && property in extra) return extra[property];
+      const value = values[property];
       if (value === undefined) throw new Error(`the writer has no value for ${this.names[index]} (${property})`);
       return this.converters[index](value);
     });
@@ -694,10 +752,6 @@ export function mergeOrder<T extends { accountId: string | null; createdAt: Date
 
 function resourceKey(ref: ResourceRef): string {
   return `${ref.type}\u0000${ref.resourceId}`;
-}
-
-function json(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
