@@ -13,6 +13,7 @@ import { Context } from "../context";
 import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
+import { operationSettings, trustedDocumentsPlugin, type OperationSettings } from "./operations";
 
 export interface AppOptions {
   dataSource: DataSource;
@@ -27,6 +28,8 @@ export interface AppOptions {
    * (src/auth/settings.ts). Without JWT or API keys every request reads every account.
    */
   auth?: AuthSettings;
+  /** Introspection, field suggestions and trusted documents; by default from the environment (src/server/operations.ts). */
+  operations?: OperationSettings;
   /** How often at most the API keys file is looked at for changes, ms (1000). */
   apiKeyCheckIntervalMs?: number;
   /**
@@ -60,11 +63,15 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   // The request of each Context (by its Store: Apollo hands plugins a shallow copy of the
   // Context), for the operation name in the request log.
   const requests = new WeakMap<Context["store"], FastifyRequest>();
+  const operations = options.operations ?? operationSettings();
   const apollo = new ApolloServer<Context>({
     schema: options.schema,
-    // Explorers use GraphiQL and introspection whatever NODE_ENV says.
-    introspection: true,
+    // Explorers use GraphiQL and introspection whatever NODE_ENV says, unless switched off.
+    introspection: operations.introspection,
+    hideSchemaDetailsFromClientErrors: !operations.suggestions,
     plugins: [
+      // First: an untrusted operation is refused before any other plugin acts on it.
+      ...(operations.trusted ? [trustedDocumentsPlugin<Context>(operations.trusted)] : []),
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are set; the plugin would still wrap every field resolver.

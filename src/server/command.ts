@@ -11,6 +11,7 @@ import {
 import { storeConfig } from "../db/datasource";
 import { loadSamplesIfEmpty, openStore } from "../db/open";
 import { UsageError } from "../usage-error";
+import { operationSettings, type OperationSettings } from "./operations";
 import { ingestSettings } from "./ingest-route";
 import { runWorkers, workerCount } from "./workers";
 
@@ -49,6 +50,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
         "TRAILGRAPH_OPEN=true or --open.",
     );
   }
+  const operations = operationSettings();
   const ingestOn = ingestSettings().token !== null || authOn;
   const logRequests = requestLogging();
   const announce = (shown: string, processes: string) => {
@@ -65,7 +67,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     );
   };
 
-  const common = { port, host, log, auth, logRequests };
+  const common = { port, host, log, auth, logRequests, operations };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
   if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
   if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
@@ -104,6 +106,8 @@ interface ServeOptions {
   auth: AuthSettings;
   /** One log line per request (stdout). */
   logRequests: boolean;
+  /** Introspection, field suggestions, trusted documents. */
+  operations: OperationSettings;
   migrate: boolean | undefined;
   log: (message: string) => void;
   /** Says where the API listens; null in a worker (its primary says it once). */
@@ -111,7 +115,16 @@ interface ServeOptions {
 }
 
 /** Serves from this process. */
-async function serve({ port, host, migrate, log, announce, auth, logRequests }: ServeOptions): Promise<number> {
+async function serve({
+  port,
+  host,
+  migrate,
+  log,
+  announce,
+  auth,
+  logRequests,
+  operations,
+}: ServeOptions): Promise<number> {
   // The GraphQL stack loads only in the processes that serve.
   const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
   const store = announce ? await prepareStore(migrate, log) : await openStore(storeConfig(), { log });
@@ -120,6 +133,7 @@ async function serve({ port, host, migrate, log, announce, auth, logRequests }: 
     dataSource: store.dataSource,
     schema: await buildTrailGraphSchema(),
     auth,
+    operations,
     logger: logRequests,
   });
   // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish
