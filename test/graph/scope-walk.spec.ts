@@ -19,21 +19,16 @@
  * a global ID; what accounts share has neutral names, and shows as an object whose accountId
  * is another account's or null.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { buildSchema, graphql, type GraphQLSchema } from "graphql";
 import type { DataSource } from "typeorm";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/context";
-import { storeConfig } from "../../src/db/datasource";
-import { openStore } from "../../src/db/open";
 import { TenantScope } from "../../src/db/scope";
 import { ingest } from "../../src/ingest/ingest";
 import { bufferSource } from "../../src/ingest/sources";
 import { buildTrailGraphSchema } from "../../src/schema/build";
+import { openTestStore, type TestStore } from "../support/harness";
 import { buildEvent, ramUser, rootAccount, type ActionTrailEvent } from "../support/event-builder";
-import { createTestDatabase } from "../support/mysql-server";
 import {
   collectObjects,
   fieldOf,
@@ -45,7 +40,7 @@ import {
   type ObjectPool,
   type WalkOperation,
 } from "../support/schema-walk";
-import { storesUnderTest, type StoreKind } from "../support/stores";
+import { storesUnderTest } from "../support/stores";
 
 const TAGS = ["alpha", "bravo", "charlie"] as const;
 const ACCOUNTS = TAGS.map((tag, index) => `${tag}-account-${index + 1}`);
@@ -233,29 +228,6 @@ function dataset(): Dataset {
     `${TAGS[0]}-${REJECTED}`,
   ];
   return { owners: [...owners, ...rejects], crossing, ownerOf };
-}
-
-/** A migrated store of one kind (opened directly: the HTTP app is not needed here). */
-async function openStoreOf(kind: StoreKind): Promise<{ dataSource: DataSource; close(): Promise<void> }> {
-  let url: string;
-  let cleanup: () => Promise<void>;
-  if (kind === "mysql") {
-    const database = await createTestDatabase(inject("mysqlUrl")!);
-    url = database.url;
-    cleanup = database.drop;
-  } else {
-    const dir = await mkdtemp(join(tmpdir(), "trailgraph-scope-walk-"));
-    url = `sqlite:${join(dir, "store.sqlite")}`;
-    cleanup = () => rm(dir, { recursive: true, force: true });
-  }
-  const { dataSource } = await openStore(storeConfig(url), { migrate: true });
-  return {
-    dataSource,
-    async close() {
-      await dataSource.destroy();
-      await cleanup();
-    },
-  };
 }
 
 interface Answer {
@@ -490,7 +462,7 @@ function report(findings: string[]): string {
 }
 
 describe.each(storesUnderTest())("the tenant scope on every path of the schema ($kind)", ({ kind, available }) => {
-  let store: Awaited<ReturnType<typeof openStoreOf>>;
+  let store: TestStore;
   let schema: GraphQLSchema;
   let data: Dataset;
   let walker: SchemaWalker;
@@ -499,7 +471,7 @@ describe.each(storesUnderTest())("the tenant scope on every path of the schema (
 
   beforeAll(async () => {
     if (!available) return;
-    store = await openStoreOf(kind);
+    store = await openTestStore(kind);
     data = dataset();
     for (const [name, batch] of [
       ["owners.json", data.owners],
