@@ -846,6 +846,7 @@ async function countStatements(
 ): Promise<Map<OpKey, OperationReport["statements"]>> {
   const { createDataSource, storeConfig, statementCounter } = trailgraph.datasource();
   const { Context } = trailgraph.context();
+  const { TenantScope } = trailgraph.scope();
   const { graphql } = trailgraph.graphql();
   const schema = await trailgraphSchema();
   const dataSource = createDataSource(storeConfig(url));
@@ -874,7 +875,7 @@ async function countStatements(
           source: op.query,
           operationName: op.operationName,
           variableValues: variables,
-          contextValue: new Context(dataSource),
+          contextValue: new Context(dataSource, TenantScope.all()),
         });
         const used = counter.count - before;
         tgTotal += used;

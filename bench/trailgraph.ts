@@ -22,6 +22,7 @@ function fromDist<T>(module: string): T {
 
 export type DatasourceModule = typeof import("../src/db/datasource");
 export type ContextModule = typeof import("../src/context");
+export type ScopeModule = typeof import("../src/db/scope");
 export type SchemaModule = typeof import("../src/schema/build");
 export type NormalizeModule = typeof import("../src/ingest/normalize");
 export type GeneratorModule = typeof import("../src/generate/generator");
@@ -33,6 +34,7 @@ export type GenerateOptions = import("../src/generate/generator").GenerateOption
 export const trailgraph = {
   datasource: () => fromDist<DatasourceModule>("db/datasource.js"),
   context: () => fromDist<ContextModule>("context.js"),
+  scope: () => fromDist<ScopeModule>("db/scope.js"),
   schema: () => fromDist<SchemaModule>("schema/build.js"),
   normalize: () => fromDist<NormalizeModule>("ingest/normalize.js"),
   generator: () => fromDist<GeneratorModule>("generate/generator.js"),

@@ -43,7 +43,7 @@ interface CountKey {
 export class Context {
   readonly store: Store;
 
-  constructor(dataSource: DataSource, scope: TenantScope = TenantScope.all()) {
+  constructor(dataSource: DataSource, scope: TenantScope) {
     this.store = new Store(dataSource, scope);
   }
 

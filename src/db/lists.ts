@@ -1,5 +1,6 @@
 import type { Dialect } from "./dialect";
 import { keysetCondition, sortKeyAlias, sortValues, type Direction, type PageRequest, type SortColumn } from "./keyset";
+import type { ScopedTable } from "./scope";
 import { and, inList, sql, type Sql } from "./sql";
 
 /** Runs one SQL statement; the Store passes its own, so every statement is counted and scoped. */
@@ -18,7 +19,8 @@ export interface ListSpec {
   select: string;
   /** True when `select` reads only some columns: its rows must not serve lookups of whole rows. */
   partial?: boolean;
-  from: string;
+  /** The table (or tables joined) the rows come from, with the tenant scope's conditions. */
+  from: ScopedTable;
   /**
    * A row joined to each row of a page (`LEFT JOIN …`, its columns in `select` under
    * `prefix`): a related row the query asks for, read with the page and hydrated into
@@ -32,6 +34,7 @@ export interface ListSpec {
   linked?: LinkedRows;
   /** Set for a list whose nodes' children are read with the page: see `ChildRows`. */
   children?: ChildRows;
+  /** The list's own conditions (its filter); the scope's come with `from`. */
   where: Sql[];
   parentColumn: string | null;
   sort: SortColumn[];
@@ -96,16 +99,19 @@ export async function fetchPages(
   encode: (values: unknown[]) => string,
 ): Promise<Map<string, RawPage>> {
   const readDirection: Direction = page.backward ? flip(spec.direction) : spec.direction;
-  const { join, linked, children } = spec;
+  const { join, children } = spec;
+  // Keys first only when the list has no condition at all: the scope's would apply to rows
+  // the branches do not read.
+  const linked = spec.from.where.length === 0 && spec.where.length === 0 ? spec.linked : undefined;
   const keys = spec.sort.map((column, index) => `${column.column} AS ${sortKeyAlias(index)}`).join(", ");
   const parentSelect = spec.parentColumn ? `, ${spec.parentColumn} AS _parent` : "";
   const orderBy = spec.sort.map((column) => `${column.column} ${readDirection}`).join(", ");
   // Keys first, rows joined around the UNION; or whole rows (and their joined row) per branch.
   const select = linked ? `${keys}${parentSelect}, ${linked.key} AS _row` : `${spec.select}, ${keys}${parentSelect}`;
-  const from = linked ? linked.from : join ? `${spec.from} ${join.text}` : spec.from;
+  const from = linked ? linked.from : join ? `${spec.from.text} ${join.text}` : spec.from.text;
   const fromParams = !linked && join ? join.params : [];
   const branches = parents.map((parent) => {
-    const conditions = [...spec.where];
+    const conditions = [...spec.from.where, ...spec.where];
     if (spec.parentColumn) conditions.push(sql(`${spec.parentColumn} = ?`, parent));
     if (page.after) conditions.push(keysetCondition(d, spec.sort, page.after, spec.direction, true));
     if (page.before) conditions.push(keysetCondition(d, spec.sort, page.before, spec.direction, false));
@@ -161,16 +167,16 @@ export async function countRows(
   spec: ListSpec,
   parents: readonly unknown[],
 ): Promise<Map<string, number>> {
-  const conditions = [...spec.where];
+  const conditions = [...spec.from.where, ...spec.where];
   if (spec.parentColumn) conditions.push(inList(spec.parentColumn, parents));
   const where = and(conditions);
   const counts = new Map<string, number>(parents.map((parent) => [parentKey(parent), 0]));
   const rows = spec.parentColumn
     ? await query(
-        `SELECT ${spec.parentColumn} AS _parent, COUNT(*) AS n FROM ${spec.from} WHERE ${where.text} GROUP BY ${spec.parentColumn}`,
+        `SELECT ${spec.parentColumn} AS _parent, COUNT(*) AS n FROM ${spec.from.text} WHERE ${where.text} GROUP BY ${spec.parentColumn}`,
         where.params,
       )
-    : await query(`SELECT COUNT(*) AS n FROM ${spec.from} WHERE ${where.text}`, where.params);
+    : await query(`SELECT COUNT(*) AS n FROM ${spec.from.text} WHERE ${where.text}`, where.params);
   for (const row of rows) counts.set(parentKey(spec.parentColumn ? row._parent : null), Number(row.n));
   return counts;
 }

@@ -24,7 +24,7 @@ import {
   type RawPage,
 } from "./lists";
 import { readerOf } from "./reader";
-import type { TenantScope } from "./scope";
+import { innerJoin, type ScopedTable, type TableName, type TenantScope } from "./scope";
 import { and, inList, or, sql, type Sql } from "./sql";
 
 /** Event filter values: fields combine with AND, values within a list with OR. */
@@ -82,15 +82,20 @@ export type EventGroupField = keyof typeof EVENT_GROUP_COLUMNS;
 /** Filter fields the daily rollup can serve (with the tenant scope): the window and accounts. */
 const ROLLUP_FILTER_FIELDS = new Set(["from", "to", "accountIds"]);
 
+/** Rows of a table (within the scope, by `from`) that meet `where`. */
+interface Scan {
+  from: ScopedTable;
+  where: Sql[];
+}
+
 /**
- * Whole days from the rollups (`event_daily_counts d`, `event_period_counts d`: conditions
- * for each, null when that table has no part of the window) and partial days from `events e`
- * (one condition list each).
+ * Whole days from the rollups (`event_daily_counts d`, `event_period_counts d`; null when
+ * that table has no part of the window) and partial days from `events e`.
  */
 interface RollupPlan {
-  days: Sql[] | null;
-  periods: Sql[] | null;
-  partial: Sql[][];
+  days: Scan | null;
+  periods: Scan | null;
+  partial: Scan[];
 }
 
 /** How `eventCounts` reads one field of a list of events: see Store.eventCounts. */
@@ -130,7 +135,12 @@ export interface EventListShape {
  * no condition on events (no filter, unrestricted scope), or a branch's LIMIT would count
  * events the condition then drops.
  */
-const linkedEvents = (from: string, key: string): LinkedRows => ({ from, key, rows: "events e", rowKey: "e.pk" });
+const linkedEvents = (link: ScopedTable, key: string, events: ScopedTable): LinkedRows => ({
+  from: link.text,
+  key,
+  rows: events.text,
+  rowKey: "e.pk",
+});
 
 const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
   { column: time, kind: "time" },
@@ -166,82 +176,87 @@ export class Store {
     return this.hydrator.hydrateAll(entity, await this.query(`${text} WHERE ${where.text}`, where.params));
   }
 
-  /** Rows of `from` whose `column` is one of `keys`, within the scope when `scopeColumn` is given. */
-  private lookup<T>(entity: new () => T, from: string, column: string, keys: readonly unknown[], scopeColumn?: string) {
-    const alias = from.split(" ")[1];
-    const scope = scopeColumn ? this.scope.restrict(scopeColumn) : [];
-    return this.select(entity, `SELECT ${alias}.* FROM ${from}`, [inList(column, keys), ...scope]);
+  /** Rows of `table` whose `column` is one of `keys`, within the scope. */
+  private lookup<T>(entity: new () => T, table: TableName, alias: string, column: string, keys: readonly unknown[]) {
+    const from = this.scope.table(table, alias);
+    return this.select(entity, `SELECT ${alias}.* FROM ${from.text}`, [inList(column, keys), ...from.where]);
   }
 
   // ---- lookups by key (DataLoader batch functions) ----
 
   eventsByPks(pks: readonly number[]): Promise<Event[]> {
-    return this.lookup(Event, "events e", "e.pk", pks, "e.account_id");
+    return this.lookup(Event, "events", "e", "e.pk", pks);
   }
 
   eventsByEventIds(eventIds: readonly string[]): Promise<Event[]> {
-    return this.lookup(Event, "events e", "e.event_id", eventIds, "e.account_id");
+    return this.lookup(Event, "events", "e", "e.event_id", eventIds);
   }
 
   /** Payloads of events already read (and so already scope-checked). */
   payloadsByEventPks(pks: readonly number[]): Promise<EventPayload[]> {
-    return this.lookup(EventPayload, "event_payloads p", "p.event_pk", pks);
+    return this.lookup(EventPayload, "event_payloads", "p", "p.event_pk", pks);
   }
 
   identitiesByPks(pks: readonly number[]): Promise<UserIdentity[]> {
-    return this.lookup(UserIdentity, "identities i", "i.pk", pks, "i.account_id");
+    return this.lookup(UserIdentity, "identities", "i", "i.pk", pks);
   }
 
   identitiesByKeys(keys: readonly string[]): Promise<UserIdentity[]> {
-    return this.lookup(UserIdentity, "identities i", "i.identity_key", keys, "i.account_id");
+    return this.lookup(UserIdentity, "identities", "i", "i.identity_key", keys);
   }
 
   accountsByIds(accountIds: readonly string[]): Promise<Account[]> {
-    return this.lookup(Account, "accounts a", "a.account_id", accountIds, "a.account_id");
+    return this.lookup(Account, "accounts", "a", "a.account_id", accountIds);
   }
 
   ordersByIds(orderIds: readonly string[]): Promise<Order[]> {
-    return this.lookup(Order, "orders o", "o.order_id", orderIds, "o.account_id");
+    return this.lookup(Order, "orders", "o", "o.order_id", orderIds);
   }
 
   resourcesByPks(pks: readonly number[]): Promise<ReferencedResource[]> {
-    return this.lookup(ReferencedResource, "resources r", "r.pk", pks, "r.account_id");
+    return this.lookup(ReferencedResource, "resources", "r", "r.pk", pks);
   }
 
   /** Resources by (type, resourceId); reads by ID (the unique index's prefix), then matches types. */
   async resourcesByKeys(keys: ReadonlyArray<{ type: string; resourceId: string }>): Promise<ReferencedResource[]> {
     const wanted = new Set(keys.map((key) => `${key.type}\u0000${key.resourceId}`));
     const ids = [...new Set(keys.map((key) => key.resourceId))];
-    const rows = await this.lookup(ReferencedResource, "resources r", "r.resource_id", ids, "r.account_id");
+    const rows = await this.lookup(ReferencedResource, "resources", "r", "r.resource_id", ids);
     return rows.filter((row) => wanted.has(`${row.type}\u0000${row.resourceId}`));
   }
 
   /** Resources each event references, as (eventPk, resource) pairs. */
   resourcesOfEvents(eventPks: readonly number[]): Promise<Array<[number, ReferencedResource]>> {
-    return this.pairs(
-      ReferencedResource,
-      "SELECT er.event_pk AS _parent, r.* FROM event_resources er JOIN resources r ON r.pk = er.resource_pk",
-      [inList("er.event_pk", eventPks), ...this.scope.restrict("r.account_id")],
-      "r.pk",
+    const from = innerJoin(
+      this.scope.table("event_resources", "er"),
+      this.scope.table("resources", "r"),
+      "r.pk = er.resource_pk",
     );
+    return this.pairs(ReferencedResource, "er.event_pk AS _parent, r.*", from, inList("er.event_pk", eventPks), "r.pk");
   }
 
   /** Orders each event names, as (eventPk, order) pairs. */
   ordersOfEvents(eventPks: readonly number[]): Promise<Array<[number, Order]>> {
-    return this.pairs(
-      Order,
-      "SELECT eo.event_pk AS _parent, o.* FROM event_orders eo JOIN orders o ON o.order_id = eo.order_id",
-      [inList("eo.event_pk", eventPks), ...this.scope.restrict("o.account_id")],
-      "o.order_id",
+    const from = innerJoin(
+      this.scope.table("event_orders", "eo"),
+      this.scope.table("orders", "o"),
+      "o.order_id = eo.order_id",
     );
+    return this.pairs(Order, "eo.event_pk AS _parent, o.*", from, inList("eo.event_pk", eventPks), "o.order_id");
   }
 
   /** Orders that bought each resource, as (resourcePk, order) pairs, oldest first. */
   ordersOfResources(resourcePks: readonly number[]): Promise<Array<[number, Order]>> {
+    const from = innerJoin(
+      this.scope.table("order_items", "oi"),
+      this.scope.table("orders", "o"),
+      "o.order_id = oi.order_id",
+    );
     return this.pairs(
       Order,
-      "SELECT oi.resource_pk AS _parent, o.* FROM order_items oi JOIN orders o ON o.order_id = oi.order_id",
-      [inList("oi.resource_pk", resourcePks), ...this.scope.restrict("o.account_id")],
+      "oi.resource_pk AS _parent, o.*",
+      from,
+      inList("oi.resource_pk", resourcePks),
       "o.created_at, o.order_id",
     );
   }
@@ -250,11 +265,15 @@ export class Store {
   private async pairs<T>(
     entity: new () => T,
     select: string,
-    conditions: Sql[],
+    from: ScopedTable,
+    condition: Sql,
     orderBy: string,
   ): Promise<Array<[number, T]>> {
-    const where = and(conditions);
-    const rows = await this.query(`${select} WHERE ${where.text} ORDER BY ${orderBy}`, where.params);
+    const where = and([condition, ...from.where]);
+    const rows = await this.query(
+      `SELECT ${select} FROM ${from.text} WHERE ${where.text} ORDER BY ${orderBy}`,
+      where.params,
+    );
     const entities = this.hydrator.hydrateAll(entity, rows);
     return rows.map((row, index) => [Number(row._parent), entities[index]]);
   }
@@ -265,10 +284,11 @@ export class Store {
    * asks for what they bought, and a statement is the costliest part of a short read.
    */
   async itemsOfOrders(orderIds: readonly string[]): Promise<OrderItem[]> {
-    const where = inList("oi.order_id", orderIds);
+    const items = this.scope.table("order_items", "oi");
+    const where = and([inList("oi.order_id", orderIds), ...items.where]);
     const resources = this.itemResources();
     const rows = await this.query(
-      `SELECT oi.*, ${resources.select} FROM order_items oi ${resources.text} WHERE ${where.text}`,
+      `SELECT oi.*, ${resources.select} FROM ${items.text} ${resources.text} WHERE ${where.text}`,
       [...resources.params, ...where.params],
     );
     return this.items(rows, "");
@@ -279,12 +299,9 @@ export class Store {
    * scope check (as resourcesByPks applies it), and the resource's columns.
    */
   private itemResources(): Sql & { select: string } {
-    const restrict = this.scope.restrict("r.account_id");
-    const scope = restrict.length > 0 ? and(restrict) : null;
     return {
       select: this.hydrator.columns(ReferencedResource, "r", ITEM_RESOURCE),
-      text: `LEFT JOIN resources r ON r.pk = oi.resource_pk${scope ? ` AND ${scope.text}` : ""}`,
-      params: scope?.params ?? [],
+      ...this.scope.leftJoin("resources", "r", "r.pk = oi.resource_pk"),
     };
   }
 
@@ -335,42 +352,44 @@ export class Store {
     let join: JoinedRow | undefined;
     if (identity) {
       // The identity's own scope check, as identitiesByPks applies it.
-      const scope = this.scope.restrict("ui.account_id");
-      const on = and([sql("ui.pk = e.identity_pk"), ...scope]);
       select += `, ${this.hydrator.columns(UserIdentity, "ui", EVENT_IDENTITY)}`;
       join = {
-        text: `LEFT JOIN identities ui ON ${on.text}`,
-        params: on.params,
+        ...this.scope.leftJoin("identities", "ui", "ui.pk = e.identity_pk"),
         entity: UserIdentity,
         prefix: EVENT_IDENTITY,
         property: "identity",
       };
     }
     const base = { tag: `ev${direction[0]}`, select, join, partial: columns !== null, direction };
-    const where = [...this.eventFilter(filter ?? {}), ...this.scope.restrict("e.account_id")];
+    const where = this.eventFilter(filter ?? {});
+    const events = this.scope.table("events", "e");
     switch (anchor) {
-      case "resource":
+      case "resource": {
+        const link = this.scope.table("event_resources", "er");
         return {
           ...base,
-          from: "event_resources er JOIN events e ON e.pk = er.event_pk",
-          linked: where.length === 0 ? linkedEvents("event_resources er", "er.event_pk") : undefined,
+          from: innerJoin(link, events, "e.pk = er.event_pk"),
+          linked: linkedEvents(link, "er.event_pk", events),
           where,
           parentColumn: "er.resource_pk",
           sort: EVENT_SORT("er.event_time", "er.event_pk"),
         };
-      case "order":
+      }
+      case "order": {
+        const link = this.scope.table("event_orders", "eo");
         return {
           ...base,
-          from: "event_orders eo JOIN events e ON e.pk = eo.event_pk",
-          linked: where.length === 0 ? linkedEvents("event_orders eo", "eo.event_pk") : undefined,
+          from: innerJoin(link, events, "e.pk = eo.event_pk"),
+          linked: linkedEvents(link, "eo.event_pk", events),
           where,
           parentColumn: "eo.order_id",
           sort: EVENT_SORT("eo.event_time", "eo.event_pk"),
         };
+      }
       default:
         return {
           ...base,
-          from: "events e",
+          from: events,
           where,
           parentColumn: anchor === "account" ? "e.account_id" : anchor === "identity" ? "e.identity_pk" : null,
           sort: EVENT_SORT("e.event_time", "e.pk"),
@@ -381,7 +400,7 @@ export class Store {
   /** Orders; with `items`, each order's items (and their resources) are read with the page. */
   orderList(anchor: OrderAnchor, filter: OrderFilterValues | null | undefined, { items = false } = {}): ListSpec {
     const f = filter ?? {};
-    const where: Sql[] = [...this.scope.restrict("o.account_id")];
+    const where: Sql[] = [];
     if (f.orderIds?.length) where.push(inList("o.order_id", f.orderIds));
     if (f.accountIds?.length) where.push(inList("o.account_id", f.accountIds));
     if (f.from) where.push(sql("o.created_at >= ?", this.dialect.time(f.from)));
@@ -389,7 +408,7 @@ export class Store {
     return {
       tag: "or",
       select: "o.*",
-      from: "orders o",
+      from: this.scope.table("orders", "o"),
       children: items ? this.orderItems() : undefined,
       where,
       parentColumn: anchor === "account" ? "o.account_id" : null,
@@ -403,11 +422,12 @@ export class Store {
 
   /** An order page's items with their resources, read with the page (`ChildRows`). */
   private orderItems(): ChildRows {
+    const items = this.scope.leftJoin("order_items", "oi", "oi.order_id = k.order_id");
     const resources = this.itemResources();
     return {
       select: `${this.hydrator.columns(OrderItem, "oi", ORDER_ITEM)}, ${resources.select}`,
-      text: `LEFT JOIN order_items oi ON oi.order_id = k.order_id ${resources.text}`,
-      params: resources.params,
+      text: `${items.text} ${resources.text}`,
+      params: [...items.params, ...resources.params],
       presence: `${ORDER_ITEM}order_id`,
       property: "items",
       hydrate: (rows) => this.items(rows, ORDER_ITEM),
@@ -416,14 +436,14 @@ export class Store {
 
   resourceList(anchor: ResourceAnchor, filter: ResourceFilterValues | null | undefined): ListSpec {
     const f = filter ?? {};
-    const where: Sql[] = [...this.scope.restrict("r.account_id")];
+    const where: Sql[] = [];
     if (f.types?.length) where.push(inList("r.type", f.types));
     if (f.resourceIds?.length) where.push(inList("r.resource_id", f.resourceIds));
     if (f.accountIds?.length) where.push(inList("r.account_id", f.accountIds));
     return {
       tag: "rs",
       select: "r.*",
-      from: "resources r",
+      from: this.scope.table("resources", "r"),
       where,
       parentColumn: anchor === "account" ? "r.account_id" : null,
       sort: [{ column: "r.pk", kind: "int" }],
@@ -435,8 +455,8 @@ export class Store {
     return {
       tag: "id",
       select: "i.*",
-      from: "identities i",
-      where: this.scope.restrict("i.account_id"),
+      from: this.scope.table("identities", "i"),
+      where: [],
       parentColumn: "i.account_id",
       sort: [{ column: "i.pk", kind: "int" }],
       direction: "ASC",
@@ -448,8 +468,8 @@ export class Store {
     return {
       tag: "rj",
       select: "j.*",
-      from: "ingest_rejects j",
-      where: this.scope.unrestricted ? [] : [sql("1 = 0")],
+      from: this.scope.table("ingest_rejects", "j"),
+      where: [],
       parentColumn: null,
       sort: [
         { column: "j.rejected_at", kind: "time" },
@@ -463,8 +483,8 @@ export class Store {
     return {
       tag: "ac",
       select: "a.*",
-      from: "accounts a",
-      where: this.scope.restrict("a.account_id"),
+      from: this.scope.table("accounts", "a"),
+      where: [],
       parentColumn: null,
       sort: [{ column: "a.account_id", kind: "string" }],
       direction: "ASC",
@@ -545,12 +565,16 @@ export class Store {
     const accountIds = f.accountIds?.length ? f.accountIds : null;
     const owners: Sql[] = [];
     if (accountIds) owners.push(inList("d.account_id", accountIds));
-    owners.push(...this.scope.restrict("d.account_id"));
     if (accountIds?.includes(NO_VALUE) || (!this.scope.unrestricted && this.scope.allows(NO_VALUE))) {
       owners.push(sql("d.account_id <> ?", NO_VALUE));
     }
     /** `(range) OR (range) ...` on a rollup's day column, with the field and the owners. */
-    const within = <R extends DayRange>(ranges: R[], column: string, extra: (range: R) => Sql[]): Sql[] | null => {
+    const within = <R extends DayRange>(
+      table: typeof DAILY_COUNTS_TABLE | typeof PERIOD_COUNTS_TABLE,
+      ranges: R[],
+      column: string,
+      extra: (range: R) => Sql[],
+    ): Scan | null => {
       if (ranges.length === 0) return null;
       const alternatives = ranges.map((range) => {
         const bounds = extra(range);
@@ -558,16 +582,16 @@ export class Store {
         if (range.to !== null) bounds.push(sql(`${column} < ?`, range.to));
         return and(bounds);
       });
-      return [sql("d.field = ?", by), or(alternatives), ...owners];
+      return { from: this.scope.table(table, "d"), where: [sql("d.field = ?", by), or(alternatives), ...owners] };
     };
     const cover = coverDays(split.days.from, split.days.to);
-    const partial = split.partial.map((part) => [
-      ...this.eventFilter({ accountIds, from: part.from, to: part.to }),
-      ...this.scope.restrict("e.account_id"),
-    ]);
+    const partial = split.partial.map((part) => ({
+      from: this.scope.table("events", "e"),
+      where: this.eventFilter({ accountIds, from: part.from, to: part.to }),
+    }));
     return {
-      days: within(cover.days, "d.day", () => []),
-      periods: within(cover.periods, "d.start_day", (range) => [sql("d.span = ?", range.span)]),
+      days: within(DAILY_COUNTS_TABLE, cover.days, "d.day", () => []),
+      periods: within(PERIOD_COUNTS_TABLE, cover.periods, "d.start_day", (range) => [sql("d.span = ?", range.span)]),
       partial,
     };
   }
@@ -585,57 +609,33 @@ export class Store {
   ): Promise<Map<string, Array<{ key: string | null; count: number }>>> {
     const { list, column, rollup } = spec;
     const parentColumn = list.parentColumn;
-    /** One parent's `SELECT [_parent,] k, <count> FROM <from> WHERE ... GROUP BY [parent,] <by>`. */
-    const grouped = (
-      from: string,
-      conditions: Sql[],
-      parentOf: string | null,
-      by: string,
-      key: string,
-      count: string,
-      parent: unknown,
-    ) => {
-      const where = and(parentOf ? [...conditions, sql(`${parentOf} = ?`, parent)] : conditions);
+    /** One parent's `SELECT [_parent,] k, <count> FROM <scan> WHERE ... GROUP BY [parent,] <by>`. */
+    const grouped = (scan: Scan, parentOf: string | null, by: string, key: string, count: string, parent: unknown) => {
+      const conditions = [...scan.from.where, ...scan.where];
+      if (parentOf) conditions.push(sql(`${parentOf} = ?`, parent));
+      const where = and(conditions);
       return {
         text:
-          `SELECT ${parentOf ? `${parentOf} AS _parent, ` : ""}${key} AS k, ${count} FROM ${from} WHERE ${where.text} ` +
+          `SELECT ${parentOf ? `${parentOf} AS _parent, ` : ""}${key} AS k, ${count} FROM ${scan.from.text} WHERE ${where.text} ` +
           `GROUP BY ${parentOf ? `${parentOf}, ${by}` : by}`,
         params: where.params,
       };
     };
     const branches = parents.map((parent) => {
       if (!rollup) {
-        const scan = grouped(list.from, list.where, parentColumn, column, column, "COUNT(*) AS n", parent);
+        const scan = grouped(list, parentColumn, column, column, "COUNT(*) AS n", parent);
         return { text: `${scan.text} ORDER BY n DESC, k LIMIT ${limit}`, params: scan.params };
       }
       // The rollups' whole days and periods, then the partial days from events; null values meet as ''.
-      const rollupMember = (table: string, where: Sql[] | null, alias: string) =>
-        where
-          ? [
-              grouped(
-                `${table} d`,
-                where,
-                parentColumn ? "d.account_id" : null,
-                "d.value",
-                "d.value",
-                `SUM(d.n) AS ${alias}`,
-                parent,
-              ),
-            ]
+      const rollupMember = (scan: Scan | null, alias: string) =>
+        scan
+          ? [grouped(scan, parentColumn ? "d.account_id" : null, "d.value", "d.value", `SUM(d.n) AS ${alias}`, parent)]
           : [];
       const members = (alias: string) => [
-        ...rollupMember(DAILY_COUNTS_TABLE, rollup.days, alias),
-        ...rollupMember(PERIOD_COUNTS_TABLE, rollup.periods, alias),
+        ...rollupMember(rollup.days, alias),
+        ...rollupMember(rollup.periods, alias),
         ...rollup.partial.map((part) =>
-          grouped(
-            "events e",
-            part,
-            parentColumn,
-            column,
-            `COALESCE(${column}, '${NO_VALUE}')`,
-            `COUNT(*) AS ${alias}`,
-            parent,
-          ),
+          grouped(part, parentColumn, column, `COALESCE(${column}, '${NO_VALUE}')`, `COUNT(*) AS ${alias}`, parent),
         ),
       ];
       const only = members("n");
@@ -699,25 +699,31 @@ export class Store {
     identityList("i.access_key_id", f.accessKeyIds);
     if (identity.length) {
       const sub = and(identity);
-      where.push({ text: `e.identity_pk IN (SELECT i.pk FROM identities i WHERE ${sub.text})`, params: sub.params });
+      where.push({
+        text: `e.identity_pk IN (SELECT i.pk FROM ${this.scope.narrowing("identities", "i")} WHERE ${sub.text})`,
+        params: sub.params,
+      });
     }
     if (f.resourceIds?.length) {
       const sub = inList("rr.resource_id", f.resourceIds);
       where.push({
-        text: `e.pk IN (SELECT err.event_pk FROM event_resources err JOIN resources rr ON rr.pk = err.resource_pk WHERE ${sub.text})`,
+        text: `e.pk IN (SELECT err.event_pk FROM ${this.scope.narrowing("event_resources", "err")} JOIN ${this.scope.narrowing("resources", "rr")} ON rr.pk = err.resource_pk WHERE ${sub.text})`,
         params: sub.params,
       });
     }
     if (f.resourceTypes?.length) {
       const sub = inList("rt.type", f.resourceTypes);
       where.push({
-        text: `e.pk IN (SELECT ert.event_pk FROM event_resources ert JOIN resources rt ON rt.pk = ert.resource_pk WHERE ${sub.text})`,
+        text: `e.pk IN (SELECT ert.event_pk FROM ${this.scope.narrowing("event_resources", "ert")} JOIN ${this.scope.narrowing("resources", "rt")} ON rt.pk = ert.resource_pk WHERE ${sub.text})`,
         params: sub.params,
       });
     }
     if (f.orderIds?.length) {
       const sub = inList("eof.order_id", f.orderIds);
-      where.push({ text: `e.pk IN (SELECT eof.event_pk FROM event_orders eof WHERE ${sub.text})`, params: sub.params });
+      where.push({
+        text: `e.pk IN (SELECT eof.event_pk FROM ${this.scope.narrowing("event_orders", "eof")} WHERE ${sub.text})`,
+        params: sub.params,
+      });
     }
     return where;
   }

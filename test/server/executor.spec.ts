@@ -1,6 +1,7 @@
 import { getOperationAST, parse, type DocumentNode, type GraphQLSchema } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/context";
+import { TenantScope } from "../../src/db/scope";
 import { generateEvents } from "../../src/generate/generator";
 import { buildTrailGraphSchema } from "../../src/schema/build";
 import { COMPILE_AFTER, compiledRunner } from "../../src/server/executor";
@@ -112,7 +113,7 @@ describe("compiled execution answers as graphql-js does", () => {
     document,
     operationName,
     operation: getOperationAST(document, operationName)!,
-    contextValue: new Context(store.dataSource),
+    contextValue: new Context(store.dataSource, TenantScope.all()),
     variables,
   });
 
