@@ -10,6 +10,7 @@ import type { DataSource } from "typeorm";
 import { AuthError, Authenticator } from "../auth/credentials";
 import { authSettings, type AuthSettings } from "../auth/settings";
 import { Context } from "../context";
+import { corsHook, corsSettings, type CorsSettings } from "./cors";
 import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
@@ -30,6 +31,8 @@ export interface AppOptions {
   auth?: AuthSettings;
   /** Introspection, field suggestions and trusted documents; by default from the environment (src/server/operations.ts). */
   operations?: OperationSettings;
+  /** Which pages of other origins may call /graphql (CORS); by default from the environment (src/server/cors.ts). */
+  cors?: CorsSettings;
   /** How often at most the API keys file is looked at for changes, ms (1000). */
   apiKeyCheckIntervalMs?: number;
   /**
@@ -97,15 +100,19 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
+  const cors = corsHook(options.cors ?? corsSettings());
   app.route({
     url: GRAPHQL_PATH,
     method: ["GET", "POST", "OPTIONS"],
+    ...(cors ? { onRequest: cors } : {}),
     // A browser opening the URL gets GraphiQL (the page holds no data: its requests carry the
     // headers typed into its headers pane); everything else must carry a credential, then goes
     // to Apollo.
     preHandler: async (request, routeReply) => {
       // Apollo's handler types this route's reply as a string; the page is a Buffer.
       const reply = routeReply as unknown as FastifyReply;
+      // A CORS preflight carries no credential: 204, with the headers the CORS hook set.
+      if (request.method === "OPTIONS") return reply.code(204).send();
       const query = request.query as Record<string, unknown> | undefined;
       const wantsPage =
         request.method === "GET" && !query?.query && (request.headers.accept ?? "").includes("text/html");

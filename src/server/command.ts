@@ -11,6 +11,7 @@ import {
 import { storeConfig } from "../db/datasource";
 import { loadSamplesIfEmpty, openStore } from "../db/open";
 import { UsageError } from "../usage-error";
+import { corsOn, corsSettings, describeCors, type CorsSettings } from "./cors";
 import { operationSettings, type OperationSettings } from "./operations";
 import { ingestSettings } from "./ingest-route";
 import { runWorkers, workerCount } from "./workers";
@@ -50,6 +51,13 @@ export async function serveCommand(args: string[], log: (message: string) => voi
         "TRAILGRAPH_OPEN=true or --open.",
     );
   }
+  const cors = corsSettings();
+  if (cors.origins === "*" && !authOn) {
+    throw new SettingsError(
+      'TRAILGRAPH_CORS_ORIGINS="*" without authentication would let any web page a visitor opens read every ' +
+        "account's events: list the origins of your frontends, or turn authentication on.",
+    );
+  }
   const operations = operationSettings();
   const ingestOn = ingestSettings().token !== null || authOn;
   const logRequests = requestLogging();
@@ -60,6 +68,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
       const why = auth.open ? ` (${values.open ? "--open" : "TRAILGRAPH_OPEN=true"})` : "";
       log(`open mode${why}: no authentication; every account is readable by anyone who reaches ${shown}`);
     }
+    if (corsOn(cors)) log(describeCors(cors));
     log(
       ingestOn
         ? `POST http://${shown}/ingest is on`
@@ -67,7 +76,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     );
   };
 
-  const common = { port, host, log, auth, logRequests, operations };
+  const common = { port, host, log, auth, logRequests, operations, cors };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
   if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
   if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
@@ -108,6 +117,8 @@ interface ServeOptions {
   logRequests: boolean;
   /** Introspection, field suggestions, trusted documents. */
   operations: OperationSettings;
+  /** Which pages of other origins may call /graphql. */
+  cors: CorsSettings;
   migrate: boolean | undefined;
   log: (message: string) => void;
   /** Says where the API listens; null in a worker (its primary says it once). */
@@ -124,6 +135,7 @@ async function serve({
   auth,
   logRequests,
   operations,
+  cors,
 }: ServeOptions): Promise<number> {
   // The GraphQL stack loads only in the processes that serve.
   const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
@@ -134,6 +146,7 @@ async function serve({
     schema: await buildTrailGraphSchema(),
     auth,
     operations,
+    cors,
     logger: logRequests,
   });
   // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish
