@@ -17,9 +17,14 @@ export class Account extends Node {
   })
   accountId: string;
 
-  @Column({ type: "datetime", precision: 3, name: "first_seen_at" })
-  @Field(() => Date, { description: "Time of the earliest event ingested that mentions this account." })
-  firstSeenAt: Date;
+  @Column({ type: "datetime", precision: 3, name: "first_seen_at", nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      "Time of the account's earliest event ingested; null while the store holds none of its own events " +
+      "(other accounts' events name it as requester or recipient).",
+  })
+  firstSeenAt: Date | null;
 
   get nodeRef(): [string, string] {
     return ["Account", this.accountId];

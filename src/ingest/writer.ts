@@ -52,7 +52,7 @@ class WriterCache {
   static readonly LIMIT = 200_000;
   readonly identities = new Map<string, number>();
   readonly resources = new Map<string, Owner & { pk: number }>();
-  readonly accounts = new Map<string, Date>();
+  readonly accounts = new Map<string, Date | null>();
 
   merge(other: WriterCache): void {
     for (const [name, map] of [
@@ -417,25 +417,34 @@ export class EventWriter {
     events: readonly NormalizedEvent[],
     staged: Staged,
   ): Promise<void> {
-    const firstSeen = new Map<string, Date>();
+    // An account's first time is that of its own earliest event: the events of others that
+    // name it (as requester or recipient) create it without a time, so that nothing of theirs
+    // shows through it.
+    const firstSeen = new Map<string, Date | null>();
     for (const event of events) {
       for (const accountId of event.accountIds) {
+        const own = accountId === event.accountId ? event.eventTime : null;
         const seen = firstSeen.get(accountId);
-        if (!seen || event.eventTime < seen) firstSeen.set(accountId, event.eventTime);
+        if (seen === undefined || earlierTime(own, seen)) firstSeen.set(accountId, own);
       }
     }
     // An account already stored with an earlier or equal first time needs no statement.
     const changed = [...firstSeen].filter(([accountId, time]) => {
       const known = this.cache.accounts.get(accountId);
-      return known === undefined || time < known;
+      return known === undefined || earlierTime(time, known);
     });
     const d = this.dialect;
+    const stored = "first_seen_at";
+    const incoming = d.excluded("first_seen_at");
     await this.insertEntities(
       manager,
       "INSERT INTO",
       Account,
       changed.map(([accountId, firstSeenAt]) => ({ source: { accountId, firstSeenAt } })),
-      d.onConflict(["account_id"], { first_seen_at: d.least("first_seen_at", d.excluded("first_seen_at")) }),
+      // The earlier of two times; a null (no own event yet) never replaces a time.
+      d.onConflict(["account_id"], {
+        first_seen_at: `COALESCE(${d.least(stored, incoming)}, ${stored}, ${incoming})`,
+      }),
     );
     for (const [accountId, time] of changed) staged.accounts.set(accountId, time);
   }
@@ -544,49 +553,63 @@ export class EventWriter {
     return pks;
   }
 
+  /**
+   * Orders the batch names. An order belongs to one mention of it, which also gives its
+   * `createdAt`: its purchase event, else its earliest mention (`orderOwnerFirst`), so that a
+   * caller who may read the order sees only a time of its own account's events. New orders are
+   * inserted; stored ones are read under lock and updated only when the batch's mention comes
+   * first.
+   */
   private async upsertOrders(
     manager: EntityManager,
     events: readonly NormalizedEvent[],
     pkOf: (event: NormalizedEvent) => number,
   ): Promise<void> {
-    interface OrderRow {
-      orderId: string;
-      accountId: string | null;
-      createdAt: Date;
-      purchasePk: number | null;
-    }
-    const rows = uniqueBy(
+    const mentions = uniqueBy(
       events.flatMap((event) =>
-        event.orders.map((order: NormalizedOrder): OrderRow => ({
+        event.orders.map((order: NormalizedOrder): OrderMention => ({
           orderId: order.orderId,
           accountId: event.accountId,
           createdAt: event.eventTime,
           purchasePk: order.isPurchase ? pkOf(event) : null,
         })),
       ),
-      (row) => row.orderId,
+      (mention) => mention.orderId,
       mergeOrder,
     );
+    if (mentions.length === 0) return;
     const d = this.dialect;
-    const incoming = (column: string) => d.excluded(column);
     await this.insertEntities(
       manager,
-      "INSERT INTO",
+      d.insertIgnore,
       Order,
-      rows.map(({ orderId, accountId, createdAt, purchasePk }) => ({
+      mentions.map(({ orderId, accountId, createdAt, purchasePk }) => ({
         source: { orderId, accountId, createdAt, purchaseEventPk: purchasePk },
       })),
-      // Same rule as mergeOrder. MySQL applies assignments left to right, so created_at
-      // must be computed before purchase_event_pk changes.
-      d.onConflict(["order_id"], {
-        created_at:
-          `CASE WHEN purchase_event_pk IS NOT NULL THEN created_at ` +
-          `WHEN ${incoming("purchase_event_pk")} IS NOT NULL THEN ${incoming("created_at")} ` +
-          `ELSE ${d.least("created_at", incoming("created_at"))} END`,
-        purchase_event_pk: `COALESCE(purchase_event_pk, ${incoming("purchase_event_pk")})`,
-        account_id: `COALESCE(account_id, ${incoming("account_id")})`,
-      }),
     );
+    const candidates = new Map(mentions.map((mention) => [mention.orderId, mention]));
+    for (const chunk of chunks([...candidates.keys()], this.rowsPerStatement(1))) {
+      const rows: Array<Record<string, unknown>> = await manager.query(
+        `SELECT order_id, account_id, created_at, purchase_event_pk FROM orders WHERE order_id IN (${placeholders(chunk.length)})${this.lockedRead}`,
+        chunk,
+      );
+      for (const row of rows) {
+        const candidate = candidates.get(String(row.order_id));
+        if (candidate === undefined) continue;
+        const stored: OrderMention = {
+          orderId: candidate.orderId,
+          accountId: row.account_id === null ? null : String(row.account_id),
+          createdAt: d.readTime(row.created_at),
+          purchasePk: row.purchase_event_pk === null ? null : Number(row.purchase_event_pk),
+        };
+        if (orderOwnerFirst(candidate, stored) < 0) {
+          await manager.query(
+            "UPDATE orders SET account_id = ?, created_at = ?, purchase_event_pk = ? WHERE order_id = ?",
+            [candidate.accountId, d.time(candidate.createdAt), candidate.purchasePk, candidate.orderId],
+          );
+        }
+      }
+    }
   }
 
   /**
@@ -729,25 +752,37 @@ function rowBytes(row: Row): number {
   return bytes;
 }
 
-/** Two mentions of one order: the purchase event fixes createdAt, else the earliest wins. */
-export function mergeOrder<T extends { accountId: string | null; createdAt: Date; purchasePk: number | null }>(
-  kept: T,
-  next: T,
-): T {
-  const createdAt =
-    kept.purchasePk !== null
-      ? kept.createdAt
-      : next.purchasePk !== null
-        ? next.createdAt
-        : kept.createdAt <= next.createdAt
-          ? kept.createdAt
-          : next.createdAt;
-  return {
-    ...kept,
-    createdAt,
-    purchasePk: kept.purchasePk ?? next.purchasePk,
-    accountId: kept.accountId ?? next.accountId,
-  };
+/** One event's mention of an order: whose it would be, since when, and whether it bought it. */
+export interface OrderMention {
+  orderId: string;
+  accountId: string | null;
+  createdAt: Date;
+  purchasePk: number | null;
+}
+
+/**
+ * Which of two mentions of an order owns it: a purchase before any other mention, then the
+ * earlier of two mentions with an account (the same rule as resources' owners), ties by
+ * account ID, then by purchase event. Negative when `a` comes first.
+ */
+export function orderOwnerFirst(a: OrderMention, b: OrderMention): number {
+  if ((a.purchasePk === null) !== (b.purchasePk === null)) return a.purchasePk === null ? 1 : -1;
+  const owners = compareOwners(
+    { accountId: a.accountId, time: a.createdAt },
+    { accountId: b.accountId, time: b.createdAt },
+  );
+  if (owners !== 0) return owners;
+  return (a.purchasePk ?? 0) - (b.purchasePk ?? 0);
+}
+
+/** Two mentions of one order in a batch: the one that owns it (`orderOwnerFirst`). */
+export function mergeOrder(kept: OrderMention, next: OrderMention): OrderMention {
+  return orderOwnerFirst(next, kept) < 0 ? next : kept;
+}
+
+/** True when `time` is earlier than `than`, where null is later than any time. */
+function earlierTime(time: Date | null, than: Date | null): boolean {
+  return time !== null && (than === null || time < than);
 }
 
 function resourceKey(ref: ResourceRef): string {

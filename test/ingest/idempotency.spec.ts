@@ -408,3 +408,108 @@ describe.each(storesUnderTest())("first-seen times do not depend on ingest order
     },
   );
 });
+
+/**
+ * An object that one account may read shows no time or owner taken from another account's
+ * events: an account's firstSeenAt is its own earliest event, and an order's account and
+ * createdAt come from one mention (its purchase, else its earliest mention).
+ */
+describe.each(storesUnderTest())("owners and times from one account's events ($kind)", ({ kind, available }) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    if (available) store = await openTestStore(kind);
+  });
+  afterAll(async () => store?.close());
+
+  const A = "700000000000001";
+  const B = "700000000000002";
+  const X = "700000000000009";
+  const order = (orderId: string) => orderOf(store, orderId, "createdAt accountId purchaseEvent { eventId }");
+  const account = async (accountId: string) =>
+    dataOf(
+      await store.graphql(`query($id: ID!) { account(accountId: $id) { accountId firstSeenAt } }`, { id: accountId }),
+    ).account;
+  /** An event of `owner` (its RAM user's) that names `recipient` as the recipient account. */
+  const crossAccount = (eventId: string, eventTime: string, owner: string, recipient: string) => ({
+    ...orderQuery(eventId, eventTime, "none", owner),
+    requestParameters: {},
+    recipientAccountId: recipient,
+  });
+
+  it.skipIf(!available)(
+    "an account named only by another account's events has no firstSeenAt until an event of its own",
+    async () => {
+      await store.ingestEvents([crossAccount("x-named", "2021-07-01T00:00:00Z", A, X)]);
+      expect(await account(X)).toEqual({ accountId: X, firstSeenAt: null });
+      await store.ingestEvents([orderQuery("x-own-late", "2021-07-09T00:00:00Z", "9400", X)]);
+      expect((await account(X)).firstSeenAt).toBe("2021-07-09T00:00:00.000Z");
+      // A later mention by another account, even an earlier one, leaves it at its own event.
+      await store.ingestEvents([crossAccount("x-named-early", "2021-06-01T00:00:00Z", B, X)]);
+      expect((await account(X)).firstSeenAt).toBe("2021-07-09T00:00:00.000Z");
+      await store.ingestEvents([orderQuery("x-own-early", "2021-07-05T00:00:00Z", "9400", X)]);
+      expect((await account(X)).firstSeenAt).toBe("2021-07-05T00:00:00.000Z");
+    },
+  );
+
+  it.skipIf(!available)(
+    "an order is its purchase's: another account's mention gives neither owner nor time",
+    async () => {
+      // Mention by A first, the purchase by B later; then the other way round.
+      await store.ingestEvents([orderQuery("a-9401", "2021-08-02T05:00:00Z", "9401", A)]);
+      await store.ingestEvents([purchase("b-buy-9401", "2021-08-02T06:30:17Z", "9401", "i-9401", B)]);
+      await store.ingestEvents([purchase("b-buy-9402", "2021-08-02T06:30:17Z", "9402", "i-9402", B)]);
+      await store.ingestEvents([orderQuery("a-9402", "2021-08-02T05:00:00Z", "9402", A)]);
+      for (const orderId of ["9401", "9402"]) {
+        expect(await order(orderId)).toEqual({
+          createdAt: "2021-08-02T06:30:17.000Z",
+          accountId: B,
+          purchaseEvent: { eventId: `b-buy-${orderId}` },
+        });
+      }
+    },
+  );
+
+  it.skipIf(!available)(
+    "without a purchase, the earliest mention gives both owner and time, in any order",
+    async () => {
+      await store.ingestEvents([orderQuery("a-9403", "2021-08-03T05:00:00Z", "9403", A)]);
+      await store.ingestEvents([orderQuery("b-9403", "2021-08-03T04:00:00Z", "9403", B)]);
+      await store.ingestEvents([
+        orderQuery("b-9404", "2021-08-03T04:00:00Z", "9404", B),
+        orderQuery("a-9404", "2021-08-03T05:00:00Z", "9404", A),
+      ]);
+      await store.ingestEvents([orderQuery("b-9405", "2021-08-03T04:00:00Z", "9405", B)]);
+      await store.ingestEvents([orderQuery("a-9405", "2021-08-03T05:00:00Z", "9405", A)]);
+      for (const orderId of ["9403", "9404", "9405"]) {
+        expect(await order(orderId)).toEqual({
+          createdAt: "2021-08-03T04:00:00.000Z",
+          accountId: B,
+          purchaseEvent: null,
+        });
+      }
+    },
+  );
+
+  it.skipIf(!available)("the OwnTimes migration recomputes times and owners stored by the old rules", async () => {
+    const expected = {
+      x: await account(X),
+      orders: await Promise.all(["9401", "9402", "9403"].map(order)),
+    };
+    const [last] = await store.dataSource.query("SELECT name FROM migrations ORDER BY id DESC LIMIT 1");
+    expect(last.name).toMatch(/^OwnTimes/);
+    await store.dataSource.undoLastMigration({ transaction: "each" });
+    // What the old rules stored: the earliest mention's time, the first ingested mention's account.
+    await store.dataSource.query("UPDATE accounts SET first_seen_at = ? WHERE account_id = ?", [
+      "2021-06-01 00:00:00.000",
+      X,
+    ]);
+    await store.dataSource.query(
+      "UPDATE orders SET account_id = ?, created_at = ? WHERE order_id IN ('9401', '9403')",
+      [A, "2021-08-02 05:00:00.000"],
+    );
+    expect((await account(X)).firstSeenAt).toBe("2021-06-01T00:00:00.000Z");
+    expect((await order("9401")).accountId).toBe(A);
+    await store.dataSource.runMigrations({ transaction: "each" });
+    expect({ x: await account(X), orders: await Promise.all(["9401", "9402", "9403"].map(order)) }).toEqual(expected);
+  });
+});
