@@ -161,6 +161,8 @@ export class Store {
   private readonly shapes = new WeakMap<EventListShape, { columns: string[] | null; identity: boolean; key: string }>();
   /** eventCounts specs of this request by anchor, field and filter, likewise. */
   private readonly countSpecs = new Map<string, CountsSpec>();
+  /** SQL statements this request has sent (the request log reports them). */
+  statements = 0;
 
   constructor(
     dataSource: DataSource,
@@ -168,7 +170,11 @@ export class Store {
   ) {
     this.dialect = dialectOf(dataSource);
     this.hydrator = Hydrator.of(dataSource, this.dialect);
-    this.query = readerOf(dataSource);
+    const read = readerOf(dataSource);
+    this.query = (text, params) => {
+      this.statements++;
+      return read(text, params);
+    };
   }
 
   private async select<T>(entity: new () => T, text: string, conditions: Sql[]): Promise<T[]> {

@@ -10,6 +10,7 @@ import type { DataSource } from "typeorm";
 import { AuthError, Authenticator } from "../auth/credentials";
 import { authSettings, type AuthSettings } from "../auth/settings";
 import { Context } from "../context";
+import type { Store } from "../db/store";
 import { corsHook, corsSettings, type CorsSettings } from "./cors";
 import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
@@ -42,6 +43,13 @@ export interface AppOptions {
   ingest?: { token: string | null; maxBytes: number; maxDecodedBytes?: number };
 }
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The Store of the request's GraphQL context: the request log reports its statements. */
+    store: Store | null;
+  }
+}
+
 export const GRAPHQL_PATH = "/graphql";
 
 /**
@@ -63,6 +71,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("principal", null);
   app.decorateRequest("authProblem", null);
   app.decorateRequest("operationName", null);
+  app.decorateRequest("store", null);
   // The request of each Context (by its Store: Apollo hands plugins a shallow copy of the
   // Context), for the operation name in the request log.
   const requests = new WeakMap<Context["store"], FastifyRequest>();
@@ -95,7 +104,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       // Every request that reaches Apollo was authenticated by the preHandler below.
       if (!request.principal) throw new Error("a GraphQL request reached Apollo without a principal");
       const context = new Context(options.dataSource, request.principal.scope);
-      if (logging) requests.set(context.store, request);
+      if (logging) {
+        requests.set(context.store, request);
+        request.store = context.store;
+      }
       return context;
     },
   });
@@ -159,6 +171,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
           subject: principal?.subject ?? "anonymous",
           via: principal?.via ?? null,
           operation: request.operationName,
+          statements: request.store?.statements ?? 0,
           method: request.method,
           path: request.routeOptions.url ?? request.url.split("?", 1)[0],
           status: reply.statusCode,

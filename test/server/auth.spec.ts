@@ -665,13 +665,16 @@ describe("serve with authentication", () => {
 });
 
 describe("the request log", () => {
-  it("writes one line per request: subject, operation, status, duration; never the credential", async () => {
+  it("writes one line per request: subject, operation, statements, status, duration; never the credential", async () => {
     const stream = new PassThrough();
     let output = "";
     stream.on("data", (chunk) => (output += chunk));
     const app = await appWith(authSettings({ TRAILGRAPH_JWT_SECRET: SECRET }), { logger: { stream } });
     const token = await hs256({ sub: "alice@example.com" });
-    expect((await ask(app, "query MyEvents { events { totalCount } }", token)).status).toBe(200);
+    // Two lists, each read as its first page and its count: four SQL statements.
+    expect((await ask(app, "query MyEvents { events { totalCount } accounts { totalCount } }", token)).status).toBe(
+      200,
+    );
     const bad = await hs256({ exp: now() - 3600 });
     expect((await ask(app, "{ events { totalCount } }", bad)).status).toBe(401);
     expect((await app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
@@ -686,12 +689,13 @@ describe("the request log", () => {
       subject: "alice@example.com",
       via: "jwt",
       operation: "MyEvents",
+      statements: 4,
       method: "POST",
       path: "/graphql",
       status: 200,
     });
     expect(typeof lines[0].ms).toBe("number");
-    expect(lines[1]).toMatchObject({ subject: "anonymous", status: 401, path: "/graphql" });
+    expect(lines[1]).toMatchObject({ subject: "anonymous", status: 401, path: "/graphql", statements: 0 });
     expect(lines[1].auth).toMatch(/^the token expired/);
     expect(lines[2]).toMatchObject({ subject: "anonymous", path: "/health", status: 200 });
     expect(output).not.toContain(token);
