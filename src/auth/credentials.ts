@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { createSecretKey, type KeyObject } from "node:crypto";
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -67,10 +68,20 @@ export const INGEST_TOKEN_PRINCIPAL: Principal = Object.freeze({
   via: "ingest-token",
 });
 
+/**
+ * Verified JWTs are remembered (by their whole text) for at most this long, and never past their
+ * `exp`: a client sends the same token with every request, and verifying its signature again
+ * costs 60-160 µs of CPU (bench/FINDINGS.md §13). A key withdrawn from the JWKS stops its
+ * tokens within this time.
+ */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** At most this many verified tokens are remembered; the oldest go first. */
+const VERIFIED_TOKEN_CACHE = 10_000;
+
 const HS256 = ["HS256"];
 const ASYMMETRIC = ["RS256", "ES256"];
 
-type KeyGetter = (header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey | Uint8Array>;
+type KeyGetter = (header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey | KeyObject | Uint8Array>;
 
 /** The JWKS URL could not be read: the token may be fine, the server cannot tell now. */
 class KeysUnavailable extends Error {}
@@ -90,6 +101,8 @@ export class Authenticator {
   private readonly ring: ApiKeyRing | null;
   /** One principal per key entry (a reload makes new entries). */
   private readonly keyPrincipals = new WeakMap<ApiKeyEntry, Principal>();
+  /** Verified JWTs: their principal, and until when (ms) it may be reused. */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
 
   constructor(
     settings: AuthSettings,
@@ -120,6 +133,11 @@ export class Authenticator {
     }
     if (!this.jwt || !this.getKey) {
       throw new AuthError(`this server accepts no JWTs: send an API key (${API_KEY_PREFIX}...).`);
+    }
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (Date.now() < known.until) return known.principal;
+      this.verified.delete(token);
     }
     return this.verifyJwt(token, this.jwt, this.getKey);
   }
@@ -170,7 +188,17 @@ export class Authenticator {
           `it must be a list of account IDs, or "*" for every account.`,
         403,
       );
-    return { subject, scope, write: payload[jwt.writeClaim] === true, via: "jwt" };
+    const principal: Principal = Object.freeze({
+      subject,
+      scope,
+      write: payload[jwt.writeClaim] === true,
+      via: "jwt" as const,
+    });
+    // `exp` is required, so jose has checked it is a number.
+    const until = Math.min(Date.now() + VERIFIED_TOKEN_TTL_MS, (payload.exp as number) * 1000);
+    if (this.verified.size >= VERIFIED_TOKEN_CACHE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { principal, until });
+    return principal;
   }
 }
 
@@ -191,7 +219,8 @@ function keyGetter(jwt: JwtSettings): KeyGetter {
         ...(jwt.jwksCooldownMs !== undefined ? { cooldownDuration: jwt.jwksCooldownMs } : {}),
       })
     : null;
-  const secret = jwt.secret;
+  // Imported once: jose would import the raw secret again for every token.
+  const secret = jwt.secret ? createSecretKey(jwt.secret) : null;
   return async (header, token) => {
     // jose has checked the alg against the pinned algorithms: HS256 only with a secret.
     if (header.alg === "HS256" && secret) return secret;

@@ -320,7 +320,9 @@ describe("JWT with public keys (RS256, ES256)", () => {
       served = [rotated.jwk];
       expect((await seen(app, await signed(rotated, { accounts: [C] }))).accounts).toEqual([C]);
       expect(fetches).toBe(2); // the unknown kid made it fetch again
-      expect(refused(await ask(app, SCOPE_QUERY, await signed(rs)))).toMatch(
+      // A token the removed key signs now is refused (one it signed before stays verified for
+      // at most VERIFIED_TOKEN_TTL_MS: src/auth/credentials.spec.ts).
+      expect(refused(await ask(app, SCOPE_QUERY, await signed(rs, { sub: "after-removal" })))).toMatch(
         /no key of the JWKS matches the token's key ID 'rs-1'/,
       );
       expect(fetches).toBe(3);
