@@ -34,8 +34,12 @@ export type Tenancy = { column: string } | { through: string } | { unrestrictedO
 
 export type TableName = keyof typeof TENANCY;
 
+/** Only this module makes a ScopedTable: no code elsewhere can write one without its conditions. */
+const SCOPED: unique symbol = Symbol("scoped");
+
 /** A table reference (`events e`) and the conditions that keep it within the scope. */
 export interface ScopedTable {
+  readonly [SCOPED]: true;
   text: string;
   alias: string;
   where: Sql[];
@@ -68,7 +72,7 @@ export class TenantScope {
 
   /** `name alias`, with the conditions that keep its rows within the scope (for WHERE). */
   table(name: TableName, alias: string): ScopedTable {
-    return { text: `${name} ${alias}`, alias, where: this.conditions(name, alias) };
+    return { [SCOPED]: true, text: `${name} ${alias}`, alias, where: this.conditions(name, alias) };
   }
 
   /**
@@ -102,6 +106,7 @@ export class TenantScope {
 /** `first JOIN second ON on`: an inner join keeps both tables' scope conditions (in WHERE). */
 export function innerJoin(first: ScopedTable, second: ScopedTable, on: string): ScopedTable {
   return {
+    [SCOPED]: true,
     text: `${first.text} JOIN ${second.text} ON ${on}`,
     alias: first.alias,
     where: [...first.where, ...second.where],
