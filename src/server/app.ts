@@ -10,6 +10,14 @@ import type { DataSource } from "typeorm";
 import { AuthError, Authenticator } from "../auth/credentials";
 import { authSettings, type AuthSettings } from "../auth/settings";
 import { Context } from "../context";
+import {
+  clientKey,
+  costLimitSettings,
+  costLimitsPlugin,
+  DocumentGuard,
+  refusalResponse,
+  type CostLimitSettings,
+} from "./cost-limits";
 import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
@@ -30,6 +38,8 @@ export interface AppOptions {
   auth?: AuthSettings;
   /** Introspection, field suggestions and trusted documents; by default from the environment (src/server/operations.ts). */
   operations?: OperationSettings;
+  /** Query cost, depth, alias, directive, repeat and token limits and each client's budget; by default from the environment (src/server/cost-limits.ts). */
+  cost?: CostLimitSettings;
   /** How often at most the API keys file is looked at for changes, ms (1000). */
   apiKeyCheckIntervalMs?: number;
   /**
@@ -61,9 +71,15 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("authProblem", null);
   app.decorateRequest("operationName", null);
   // The request of each Context (by its Store: Apollo hands plugins a shallow copy of the
-  // Context), for the operation name in the request log.
+  // Context), for the client whose budget it spends and the operation name in the request log.
   const requests = new WeakMap<Context["store"], FastifyRequest>();
+  const clientOf = (context: Context) => {
+    const request = requests.get(context.store);
+    return request ? clientKey(request.principal, request.ip) : "unknown";
+  };
   const operations = options.operations ?? operationSettings();
+  const cost = options.cost ?? costLimitSettings();
+  const guard = new DocumentGuard(options.schema, cost);
   const apollo = new ApolloServer<Context>({
     schema: options.schema,
     // Explorers use GraphiQL and introspection whatever NODE_ENV says, unless switched off.
@@ -72,6 +88,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     plugins: [
       // First: an untrusted operation is refused before any other plugin acts on it.
       ...(operations.trusted ? [trustedDocumentsPlugin<Context>(operations.trusted)] : []),
+      // Operations above the limits, or of a client whose budget is spent, never run.
+      costLimitsPlugin<Context>(options.schema, cost, clientOf),
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are set; the plugin would still wrap every field resolver.
@@ -92,7 +110,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       // Every request that reaches Apollo was authenticated by the preHandler below.
       if (!request.principal) throw new Error("a GraphQL request reached Apollo without a principal");
       const context = new Context(options.dataSource, request.principal.scope);
-      if (logging) requests.set(context.store, request);
+      requests.set(context.store, request);
       return context;
     },
   });
@@ -115,6 +133,14 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
         } catch (error) {
           if (!(error instanceof AuthError)) throw error;
           return sendAuthError(request, reply, error);
+        }
+        // A document above the token, depth, alias, directive or repeat limits is refused before
+        // Apollo Server parses and validates it.
+        const text = request.method === "GET" ? query?.query : (request.body as { query?: unknown } | null)?.query;
+        const refused = typeof text === "string" ? guard.refusal(text) : null;
+        if (refused) {
+          const { status, body } = refusalResponse(refused);
+          return reply.code(status).header("content-type", "application/json; charset=utf-8").send(body);
         }
         return;
       }

@@ -11,6 +11,7 @@ import {
 import { storeConfig } from "../db/datasource";
 import { loadSamplesIfEmpty, openStore } from "../db/open";
 import { UsageError } from "../usage-error";
+import { costLimitSettings, describeCostLimits, type CostLimitSettings } from "./cost-limits";
 import { operationSettings, type OperationSettings } from "./operations";
 import { ingestSettings } from "./ingest-route";
 import { runWorkers, workerCount } from "./workers";
@@ -51,6 +52,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     );
   }
   const operations = operationSettings();
+  const cost = costLimitSettings();
   const ingestOn = ingestSettings().token !== null || authOn;
   const logRequests = requestLogging();
   const announce = (shown: string, processes: string) => {
@@ -60,6 +62,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
       const why = auth.open ? ` (${values.open ? "--open" : "TRAILGRAPH_OPEN=true"})` : "";
       log(`open mode${why}: no authentication; every account is readable by anyone who reaches ${shown}`);
     }
+    log(describeCostLimits(cost));
     log(
       ingestOn
         ? `POST http://${shown}/ingest is on`
@@ -67,7 +70,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     );
   };
 
-  const common = { port, host, log, auth, logRequests, operations };
+  const common = { port, host, log, auth, logRequests, operations, cost };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
   if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
   if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
@@ -108,6 +111,8 @@ interface ServeOptions {
   logRequests: boolean;
   /** Introspection, field suggestions, trusted documents. */
   operations: OperationSettings;
+  /** Query cost limits and each client's budget. */
+  cost: CostLimitSettings;
   migrate: boolean | undefined;
   log: (message: string) => void;
   /** Says where the API listens; null in a worker (its primary says it once). */
@@ -124,6 +129,7 @@ async function serve({
   auth,
   logRequests,
   operations,
+  cost,
 }: ServeOptions): Promise<number> {
   // The GraphQL stack loads only in the processes that serve.
   const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
@@ -134,6 +140,7 @@ async function serve({
     schema: await buildTrailGraphSchema(),
     auth,
     operations,
+    cost,
     logger: logRequests,
   });
   // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish
