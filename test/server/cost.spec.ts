@@ -241,6 +241,14 @@ describe("each limit", () => {
     },
   );
 
+  it("are checked before validation: a document beyond one is refused for it, not validated", async () => {
+    // graphql-js's validation is quadratic in repeated fields: this one must never reach it.
+    const repeated = `{ events { ${"nodes { eventId } ".repeat(3)} } bogus }`;
+    expect(expectRefused(await post(server, repeated), "TOO_MANY_REPEATS").extensions.field).toBe("events.nodes");
+    const valid = await app({ ...limits, maxRepeats: null });
+    expect((await post(valid, repeated)).body.errors[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
+  });
+
   it("are checked with the request's variables, and on GET requests", async () => {
     const query = "query ($n: Int) { events(first: $n) { nodes { eventId } } }";
     expect((await post(server, query, { n: 99 })).body.errors).toBeUndefined();
