@@ -22,6 +22,7 @@ import {
   type CostLimitSettings,
 } from "../../src/server/cost-limits";
 import { COMPILE_AFTER } from "../../src/server/executor";
+import { OPERATIONS } from "../../bench/operations";
 import { requireBuiltCli, runCli, serve } from "../support/cli";
 import { openTestStore, type TestStore } from "../support/harness";
 import { ABUSIVE, legitimateQueries, type Shape } from "../support/query-shapes";
@@ -121,7 +122,8 @@ const LIMIT_CODES = [
   "RATE_LIMITED",
 ];
 
-const costOf = (shape: Shape) => operationCost(schema, parse(shape.query), undefined, shape.variables)!.cost;
+const costOf = (shape: Pick<Shape, "query" | "variables">) =>
+  operationCost(schema, parse(shape.query), undefined, shape.variables)!.cost;
 
 describe("the default limits", () => {
   it("let every query of the README, the schema's examples, GraphiQL, the benchmark and a dashboard through, at most half the limit", async () => {
@@ -144,6 +146,10 @@ describe("the default limits", () => {
       expect(cost.requested, shape.name).toBeLessThanOrEqual(DEFAULT_COST_LIMITS.maxCost! / 2);
       expect(cost.remaining).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it("price the benchmark's operations as its raw limit server reports them", () => {
+    for (const op of OPERATIONS) expect(costOf(op), op.title).toBe(op.cost);
   });
 
   it.each(ABUSIVE.map((shape) => [shape.name, shape] as const))("refuse %s, saying why", async (_name, shape) => {
