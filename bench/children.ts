@@ -264,8 +264,16 @@ export async function startTrailGraph(
       ...(workers > 1 ? ["--workers", String(workers)] : []),
     ],
     // The request log line is off: the harness keeps all a server prints in memory, and the
-    // figures compare the query path with the raw limit's, which logs nothing.
-    childEnv({ DATABASE_URL: databaseUrl, TRAILGRAPH_LOG_SQL: undefined, TRAILGRAPH_LOG_REQUESTS: "off" }),
+    // figures compare the query path with the raw limit's, which logs nothing. So is the
+    // per-client budget: the load generator is one client asking as fast as it can, which the
+    // budget exists to slow down (each operation's cost is still computed and checked).
+    childEnv({
+      DATABASE_URL: databaseUrl,
+      TRAILGRAPH_LOG_SQL: undefined,
+      TRAILGRAPH_LOG_REQUESTS: "off",
+      TRAILGRAPH_COST_PER_SECOND: "off",
+      TRAILGRAPH_COST_BURST: undefined,
+    }),
     /GraphQL API at http:\/\/127\.0\.0\.1:(\d+)/,
     "/graphql",
     "trailgraph serve",

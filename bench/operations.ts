@@ -14,6 +14,8 @@ export interface Operation {
   operationName: string;
   title: string;
   query: string;
+  /** What TrailGraph prices it at (src/server/cost.ts; test/server/cost.spec.ts checks), as its answers say in `extensions.cost`. */
+  cost: number;
 }
 
 export const OPERATIONS: readonly Operation[] = [
@@ -26,6 +28,7 @@ export const OPERATIONS: readonly Operation[] = [
       "events(filter: {accountIds: [$a], from: $from, to: $to}, first: 50) { " +
       "edges { cursor node { eventId eventName eventTime eventType userIdentity { userName } } } " +
       "pageInfo { hasNextPage endCursor } } }",
+    cost: 101,
   },
   {
     key: "b",
@@ -34,6 +37,7 @@ export const OPERATIONS: readonly Operation[] = [
     query:
       "query EventById($id: ID!) { event(eventId: $id) { " +
       "eventId eventName eventTime eventType serviceName errorCode userIdentity { type userName } } }",
+    cost: 2,
   },
   {
     key: "c",
@@ -43,6 +47,7 @@ export const OPERATIONS: readonly Operation[] = [
       "query AccountOrders($a: ID!) { account(accountId: $a) { orders(first: 20) { nodes { " +
       "orderId createdAt items { articleConfig resource { type resourceId " +
       "events(first: 5) { nodes { eventId eventName eventTime } } } } } } } }",
+    cost: 822,
   },
   {
     key: "d",
@@ -52,6 +57,7 @@ export const OPERATIONS: readonly Operation[] = [
     query:
       "query AccountEventCounts($a: ID!, $from90: DateTime!, $to: DateTime!) { account(accountId: $a) { " +
       "eventCounts(by: EVENT_NAME, filter: {from: $from90, to: $to}, first: 10) { key count } } }",
+    cost: 501,
   },
 ];
 

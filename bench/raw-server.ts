@@ -2,7 +2,8 @@
  * The limit server: node:http plus a mysql2 pool of TrailGraph's size, answering the four
  * benchmark operations with the statements TrailGraph sends (bench/raw-sql.ts). It reads the
  * same POST bodies (`{operationName, query, variables}`), picks the operation by its name and
- * writes the same JSON.
+ * writes the same JSON (with the same `extensions.cost`: each operation's cost is a constant of
+ * bench/operations.ts, the limit TRAILGRAPH_MAX_COST as TrailGraph reads it).
  *
  *   RAW_DATABASE_URL=mysql://... [TRAILGRAPH_DB_POOL=10] [TRAILGRAPH_DB_STATEMENTS=100] [RAW_WORKERS=1] [PORT=0] \
  *     node --import tsx bench/raw-server.ts
@@ -15,7 +16,9 @@
 import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createPool } from "mysql2/promise";
+import { costLimitSettings } from "../src/server/cost-limits";
 import { runWorkers, workerCount } from "../src/server/workers";
+import { operation } from "./operations";
 import { OPERATION_KEYS, runRaw, type Row } from "./raw-sql";
 
 const url = process.env.RAW_DATABASE_URL ?? "";
@@ -33,6 +36,8 @@ if (workers > 1 && cluster.isPrimary) {
 }
 
 function serve(): void {
+  /** The cost limit TrailGraph's answers report (it serves the benchmark without a per-client budget). */
+  const limit = costLimitSettings({ TRAILGRAPH_MAX_COST: process.env.TRAILGRAPH_MAX_COST }).maxCost;
   /** Prepared statements per connection, as TrailGraph keeps them (0: unprepared, as TrailGraph then). */
   const statementCache = Number(process.env.TRAILGRAPH_DB_STATEMENTS || 100);
 
@@ -76,7 +81,8 @@ function serve(): void {
     if (!key)
       return send(res, 400, JSON.stringify({ errors: [{ message: `unknown operation ${body.operationName}` }] }));
     try {
-      send(res, 200, JSON.stringify({ data: await runRaw(key, body.variables ?? {}, query) }));
+      const data = await runRaw(key, body.variables ?? {}, query);
+      send(res, 200, JSON.stringify({ data, extensions: { cost: { requested: operation(key).cost, limit } } }));
     } catch (error) {
       send(res, 200, JSON.stringify({ errors: [{ message: (error as Error).message }], data: null }));
     }

@@ -12,6 +12,14 @@ import { authSettings, type AuthSettings } from "../auth/settings";
 import { Context } from "../context";
 import type { Store } from "../db/store";
 import { corsHook, corsSettings, type CorsSettings } from "./cors";
+import {
+  clientKey,
+  costLimitSettings,
+  costLimitsPlugin,
+  DocumentGuard,
+  refusalResponse,
+  type CostLimitSettings,
+} from "./cost-limits";
 import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
@@ -34,6 +42,8 @@ export interface AppOptions {
   operations?: OperationSettings;
   /** Which pages of other origins may call /graphql (CORS); by default from the environment (src/server/cors.ts). */
   cors?: CorsSettings;
+  /** Query cost, depth, alias, directive, repeat and token limits and each client's budget; by default from the environment (src/server/cost-limits.ts). */
+  cost?: CostLimitSettings;
   /** How often at most the API keys file is looked at for changes, ms (1000). */
   apiKeyCheckIntervalMs?: number;
   /**
@@ -47,6 +57,10 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The Store of the request's GraphQL context: the request log reports its statements. */
     store: Store | null;
+    /** The operation's cost (src/server/cost.ts), once known, for the request log. */
+    cost: number | null;
+    /** The code of the answer's first error, for the request log. */
+    errorCode: string | null;
   }
 }
 
@@ -72,10 +86,18 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("authProblem", null);
   app.decorateRequest("operationName", null);
   app.decorateRequest("store", null);
+  app.decorateRequest("cost", null);
+  app.decorateRequest("errorCode", null);
   // The request of each Context (by its Store: Apollo hands plugins a shallow copy of the
-  // Context), for the operation name in the request log.
+  // Context), for the client whose budget it spends and the operation name in the request log.
   const requests = new WeakMap<Context["store"], FastifyRequest>();
+  const clientOf = (context: Context) => {
+    const request = requests.get(context.store);
+    return request ? clientKey(request.principal, request.ip) : "unknown";
+  };
   const operations = options.operations ?? operationSettings();
+  const cost = options.cost ?? costLimitSettings();
+  const guard = new DocumentGuard(options.schema, cost);
   const apollo = new ApolloServer<Context>({
     schema: options.schema,
     // Explorers use GraphiQL and introspection whatever NODE_ENV says, unless switched off.
@@ -84,13 +106,15 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     plugins: [
       // First: an untrusted operation is refused before any other plugin acts on it.
       ...(operations.trusted ? [trustedDocumentsPlugin<Context>(operations.trusted)] : []),
+      // Operations above the limits, or of a client whose budget is spent, never run.
+      costLimitsPlugin<Context>(options.schema, cost, clientOf),
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are set; the plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       // Runs the operations clients repeat compiled.
       compiledExecutionPlugin(options.schema),
-      ...(logging ? [operationNamePlugin(requests)] : []),
+      ...(logging ? [requestLogPlugin(requests)] : []),
     ],
     // Compact JSON: the default pretty-prints every response.
     stringifyResult: (result) => JSON.stringify(result),
@@ -104,10 +128,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       // Every request that reaches Apollo was authenticated by the preHandler below.
       if (!request.principal) throw new Error("a GraphQL request reached Apollo without a principal");
       const context = new Context(options.dataSource, request.principal.scope);
-      if (logging) {
-        requests.set(context.store, request);
-        request.store = context.store;
-      }
+      requests.set(context.store, request);
+      request.store = context.store;
       return context;
     },
   });
@@ -134,6 +156,16 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
         } catch (error) {
           if (!(error instanceof AuthError)) throw error;
           return sendAuthError(request, reply, error);
+        }
+        // A document above the token, depth, alias, directive or repeat limits is refused before
+        // Apollo Server parses and validates it.
+        const text = request.method === "GET" ? query?.query : (request.body as { query?: unknown } | null)?.query;
+        const refused = typeof text === "string" ? guard.refusal(text) : null;
+        if (refused) {
+          request.errorCode = String(refused.extensions.code);
+          if (typeof refused.extensions.cost === "number") request.cost = refused.extensions.cost;
+          const { status, body } = refusalResponse(refused);
+          return reply.code(status).header("content-type", "application/json; charset=utf-8").send(body);
         }
         return;
       }
@@ -171,11 +203,13 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
           subject: principal?.subject ?? "anonymous",
           via: principal?.via ?? null,
           operation: request.operationName,
+          cost: request.cost,
           statements: request.store?.statements ?? 0,
           method: request.method,
           path: request.routeOptions.url ?? request.url.split("?", 1)[0],
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
+          ...(request.errorCode ? { code: request.errorCode } : {}),
           ...(request.authProblem ? { auth: request.authProblem } : {}),
         },
         "request",
@@ -191,6 +225,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
  */
 function sendAuthError(request: FastifyRequest, reply: FastifyReply, error: AuthError) {
   request.authProblem = error.message;
+  request.errorCode = error.code;
   if (error.status === 401) {
     const presented = request.headers.authorization !== undefined;
     reply.header("www-authenticate", `Bearer realm="trailgraph"${presented ? ', error="invalid_token"' : ""}`);
@@ -201,14 +236,28 @@ function sendAuthError(request: FastifyRequest, reply: FastifyReply, error: Auth
     .send(JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }));
 }
 
-/** Records each request's operation name (as Apollo resolved it) for the request log. */
-function operationNamePlugin(requests: WeakMap<Context["store"], FastifyRequest>): ApolloServerPlugin<Context> {
+/**
+ * Records for the request log what Apollo Server knows of each request: the operation's name,
+ * its cost (answered in `extensions.cost`, or by a refusal), and the code of the first error.
+ */
+function requestLogPlugin(requests: WeakMap<Context["store"], FastifyRequest>): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ contextValue, operationName }) {
           const request = requests.get(contextValue.store);
           if (request) request.operationName = operationName ?? null;
+        },
+        async willSendResponse({ contextValue, response, errors }) {
+          const request = contextValue ? requests.get(contextValue.store) : undefined;
+          if (!request) return;
+          const result = response.body.kind === "single" ? response.body.singleResult : null;
+          const answered = (result?.extensions?.cost as { requested?: unknown } | undefined)?.requested;
+          const refused = errors?.[0]?.extensions?.cost;
+          const cost = typeof answered === "number" ? answered : typeof refused === "number" ? refused : null;
+          if (cost !== null) request.cost = cost;
+          const code = (errors ?? result?.errors)?.[0]?.extensions?.code;
+          if (typeof code === "string") request.errorCode = code;
         },
       };
     },

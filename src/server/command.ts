@@ -12,6 +12,7 @@ import { storeConfig } from "../db/datasource";
 import { loadSamplesIfEmpty, openStore } from "../db/open";
 import { UsageError } from "../usage-error";
 import { corsOn, corsSettings, describeCors, type CorsSettings } from "./cors";
+import { costLimitSettings, describeCostLimits, type CostLimitSettings } from "./cost-limits";
 import { operationSettings, type OperationSettings } from "./operations";
 import { ingestSettings } from "./ingest-route";
 import { runWorkers, workerCount } from "./workers";
@@ -59,6 +60,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     );
   }
   const operations = operationSettings();
+  const cost = costLimitSettings();
   const ingestOn = ingestSettings().token !== null || authOn;
   const logRequests = requestLogging();
   const announce = (shown: string, processes: string) => {
@@ -69,6 +71,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
       log(`open mode${why}: no authentication; every account is readable by anyone who reaches ${shown}`);
     }
     if (corsOn(cors)) log(describeCors(cors));
+    log(describeCostLimits(cost));
     log(
       ingestOn
         ? `POST http://${shown}/ingest is on`
@@ -76,7 +79,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     );
   };
 
-  const common = { port, host, log, auth, logRequests, operations, cors };
+  const common = { port, host, log, auth, logRequests, operations, cors, cost };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
   if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
   if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
@@ -119,6 +122,8 @@ interface ServeOptions {
   operations: OperationSettings;
   /** Which pages of other origins may call /graphql. */
   cors: CorsSettings;
+  /** Query cost limits and each client's budget. */
+  cost: CostLimitSettings;
   migrate: boolean | undefined;
   log: (message: string) => void;
   /** Says where the API listens; null in a worker (its primary says it once). */
@@ -136,6 +141,7 @@ async function serve({
   logRequests,
   operations,
   cors,
+  cost,
 }: ServeOptions): Promise<number> {
   // The GraphQL stack loads only in the processes that serve.
   const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
@@ -147,6 +153,7 @@ async function serve({
     auth,
     operations,
     cors,
+    cost,
     logger: logRequests,
   });
   // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish

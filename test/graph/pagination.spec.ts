@@ -523,7 +523,7 @@ describe.each(storesUnderTest())("keyset pagination ($kind)", ({ kind, available
     async () => {
       const data = dataOf(
         await store.graphql(
-          `query($b: String!) { resources(first: 500) { nodes { resourceId
+          `query($b: String!) { resources(first: 50) { nodes { resourceId
           events(first: 3) { nodes { eventId } pageInfo { hasNextPage } }
           tail: events(last: 2) { nodes { eventId } pageInfo { hasPreviousPage } }
           oldest: events(first: 2, orderBy: { direction: ASC }) { nodes { eventId } }

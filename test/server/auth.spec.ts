@@ -22,6 +22,7 @@ import { buildTrailGraphSchema } from "../../src/schema/build";
 import { createApp, type AppOptions } from "../../src/server/app";
 import { requireBuiltCli, runCli, serve, startCli } from "../support/cli";
 import { openTestStore, type TestStore } from "../support/harness";
+import { ABUSIVE } from "../support/query-shapes";
 import { countRows } from "../support/tables";
 
 const samples = JSON.parse(readFileSync("samples/events.json", "utf8")) as Array<Record<string, unknown>>;
@@ -667,30 +668,35 @@ describe("serve with authentication", () => {
 });
 
 describe("the request log", () => {
-  it("writes one line per request: subject, operation, statements, status, duration; never the credential", async () => {
+  it("writes one line per request: subject, operation, cost, statements, status, error code, duration; never the credential", async () => {
     const stream = new PassThrough();
     let output = "";
     stream.on("data", (chunk) => (output += chunk));
     const app = await appWith(authSettings({ TRAILGRAPH_JWT_SECRET: SECRET }), { logger: { stream } });
     const token = await hs256({ sub: "alice@example.com" });
     // Two lists, each read as its first page and its count: four SQL statements.
-    expect((await ask(app, "query MyEvents { events { totalCount } accounts { totalCount } }", token)).status).toBe(
-      200,
-    );
+    const answer = await ask(app, "query MyEvents { events { totalCount } accounts { totalCount } }", token);
+    expect(answer.status).toBe(200);
     const bad = await hs256({ exp: now() - 3600 });
     expect((await ask(app, "{ events { totalCount } }", bad)).status).toBe(401);
     expect((await app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
+    // Refused by the limits: before Apollo Server parses it (depth), and once priced (cost).
+    const [deep, costly] = ABUSIVE;
+    expect((await ask(app, deep.query, token)).status).toBe(400);
+    const expensive = await ask(app, costly.query, token);
+    expect(expensive.status).toBe(400);
 
     const lines = output
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line))
       .filter((line) => line.msg === "request");
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(5);
     expect(lines[0]).toMatchObject({
       subject: "alice@example.com",
       via: "jwt",
       operation: "MyEvents",
+      cost: answer.body.extensions.cost.requested,
       statements: 4,
       method: "POST",
       path: "/graphql",
@@ -699,7 +705,18 @@ describe("the request log", () => {
     expect(typeof lines[0].ms).toBe("number");
     expect(lines[1]).toMatchObject({ subject: "anonymous", status: 401, path: "/graphql", statements: 0 });
     expect(lines[1].auth).toMatch(/^the token expired/);
+    expect(lines[0].code).toBeUndefined();
+    expect(lines[1].code).toBe("UNAUTHENTICATED");
     expect(lines[2]).toMatchObject({ subject: "anonymous", path: "/health", status: 200 });
+    expect(lines[3]).toMatchObject({ subject: "alice@example.com", status: 400, code: deep.code, statements: 0 });
+    expect(lines[4]).toMatchObject({
+      subject: "alice@example.com",
+      status: 400,
+      code: costly.code,
+      cost: expensive.body.errors[0].extensions.cost,
+      statements: 0,
+    });
+    expect(lines[4].cost).toBeGreaterThan(1e9);
     expect(output).not.toContain(token);
     expect(output).not.toContain(bad.split(".")[2]);
   });

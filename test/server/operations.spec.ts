@@ -83,7 +83,9 @@ describe("production switches: introspection, field suggestions, trusted documen
     // Repeated: the compiled path (src/server/executor.ts) answers operations seen before.
     for (let round = 0; round < 3; round++) {
       const whole = await post(server, { query: COUNT });
-      expect(whole).toEqual({ status: 200, body: { data: { events: { totalCount: 1 } } } });
+      expect(whole).toMatchObject({ status: 200, body: { data: { events: { totalCount: 1 } } } });
+      // Trusted operations are priced and counted like any other.
+      expect(whole.body.extensions.cost.requested).toBe(11);
       const byHash = await post(server, {
         extensions: { persistedQuery: { version: 1, sha256Hash: operationHash(COUNT) } },
       });

@@ -11,6 +11,7 @@ import { ingest, type IngestSummary } from "../../src/ingest/ingest";
 import { bufferSource, type EventSource } from "../../src/ingest/sources";
 import { buildTrailGraphSchema } from "../../src/schema/build";
 import { createApp } from "../../src/server/app";
+import { DEFAULT_COST_LIMITS, type CostLimitSettings } from "../../src/server/cost-limits";
 import { createTestDatabase } from "./mysql-server";
 import type { StoreKind } from "./stores";
 
@@ -36,7 +37,20 @@ export interface GraphQLResponse<T> {
   errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
 }
 
-export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+/**
+ * The query limits of src/server/cost-limits.ts as `serve` has them by default, so that every
+ * query of the suites is one the defaults let through; without the per-client budget, which a
+ * suite sending requests back to back from one address would spend as no client does (it has
+ * its own tests, test/server/cost.spec.ts).
+ */
+export const TEST_COST_LIMITS: CostLimitSettings = { ...DEFAULT_COST_LIMITS, budget: null };
+
+export interface TestAppOptions {
+  /** Query limits (TEST_COST_LIMITS by default). */
+  cost?: CostLimitSettings;
+}
+
+export async function openTestStore(kind: StoreKind, options: TestAppOptions = {}): Promise<TestStore> {
   let url: string;
   let cleanup: () => Promise<void>;
   if (kind === "mysql") {
@@ -50,7 +64,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
     url = `sqlite:${join(dir, "store.sqlite")}`;
     cleanup = () => rm(dir, { recursive: true, force: true });
   }
-  const opened = await openTestApp(url, { migrate: true });
+  const opened = await openTestApp(url, { migrate: true, ...options });
   const counter = statementCounter(opened.dataSource);
   return {
     kind,
@@ -77,10 +91,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function openTestApp(url: string, options: { migrate: boolean }): Promise<TestApp> {
-  const store = await openStore(storeConfig(url), options);
+export async function openTestApp(url: string, options: { migrate: boolean } & TestAppOptions): Promise<TestApp> {
+  const store = await openStore(storeConfig(url), { migrate: options.migrate });
   schema ??= buildTrailGraphSchema();
-  const app = await createApp({ dataSource: store.dataSource, schema: await schema });
+  const app = await createApp({
+    dataSource: store.dataSource,
+    schema: await schema,
+    cost: options.cost ?? TEST_COST_LIMITS,
+  });
   return {
     dataSource: store.dataSource,
     app,
