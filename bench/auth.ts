@@ -11,6 +11,10 @@
  *   rs256         JWT RS256 (2048-bit key) from the same JWKS file, every account
  *   apikey        an API key (TRAILGRAPH_API_KEYS_FILE, made with `trailgraph apikey create`),
  *                 every account
+ *   nolimits      open, and every query limit off (TRAILGRAPH_MAX_COST, _DEPTH, _ALIASES,
+ *                 _DIRECTIVES, _REPEATS, _TOKENS: off): against `open`, what the cost analysis
+ *                 costs (issue 16); the per-client budget is off on every server, as in
+ *                 `npm run bench` (the load generator is one client)
  *
  * The JWT servers check issuer and audience, as production should. The request log is off on
  * every server (TRAILGRAPH_LOG_REQUESTS=off, as in `npm run bench`): with it on, each request
@@ -30,7 +34,7 @@
  *   --events 100000          dataset size; --accounts 200 --seed 4 --days 30 (the generator's)
  *   --database URL           reuse a database that `trailgraph ingest` filled (e.g. kept with
  *                            --keep): no generate, no ingest
- *   --variants open,hs256,hs256-scoped,es256,rs256,apikey   (open always runs, first)
+ *   --variants open,hs256,hs256-scoped,es256,rs256,apikey,nolimits   (open always runs, first)
  *   --operations a,b,c,d
  *   --connections 16
  *   --slices 6  --slice-seconds 2   turns, and seconds each variant gets per turn
@@ -90,7 +94,17 @@ interface AuthModules {
 const OUT = join(ROOT, ".bench", "auth-last-run.json");
 const ISSUER = "https://login.bench.invalid/";
 const AUDIENCE = "trailgraph";
-/** Every environment variable of access control: each server gets only its variant's. */
+/** Every query limit off: the `nolimits` variant. */
+const NO_LIMITS = {
+  TRAILGRAPH_MAX_COST: "off",
+  TRAILGRAPH_MAX_DEPTH: "off",
+  TRAILGRAPH_MAX_ALIASES: "off",
+  TRAILGRAPH_MAX_DIRECTIVES: "off",
+  TRAILGRAPH_MAX_REPEATS: "off",
+  TRAILGRAPH_MAX_TOKENS: "off",
+};
+
+/** Every environment variable of access control and of the query limits: each server gets only its variant's. */
 const AUTH_VARIABLES = [
   "TRAILGRAPH_JWT_SECRET",
   "TRAILGRAPH_JWKS_URL",
@@ -102,9 +116,10 @@ const AUTH_VARIABLES = [
   "TRAILGRAPH_JWT_CLOCK_TOLERANCE",
   "TRAILGRAPH_API_KEYS_FILE",
   "TRAILGRAPH_OPEN",
+  ...Object.keys(NO_LIMITS),
 ];
 
-const VARIANT_KEYS = ["open", "hs256", "hs256-scoped", "es256", "rs256", "apikey"] as const;
+const VARIANT_KEYS = ["open", "hs256", "hs256-scoped", "es256", "rs256", "apikey", "nolimits"] as const;
 type VariantKey = (typeof VARIANT_KEYS)[number];
 
 const LABELS: Record<VariantKey, string> = {
@@ -114,6 +129,7 @@ const LABELS: Record<VariantKey, string> = {
   es256: "JWT ES256 (JWKS file), every account",
   rs256: "JWT RS256 (JWKS file), every account",
   apikey: "API key, every account",
+  nolimits: "open, query limits off",
 };
 
 /** What a variant's server is started with and what its requests carry. */
@@ -339,6 +355,7 @@ async function main(): Promise<void> {
       es256: { env: { ...jwtEnv, TRAILGRAPH_JWKS_FILE: credentials.jwksFile }, authorization: () => all.es256 },
       rs256: { env: { ...jwtEnv, TRAILGRAPH_JWKS_FILE: credentials.jwksFile }, authorization: () => all.rs256 },
       apikey: { env: { TRAILGRAPH_API_KEYS_FILE: credentials.apiKeysFile }, authorization: () => all.apikey },
+      nolimits: { env: NO_LIMITS, authorization: () => null },
     };
     const variants: Variant[] = variantKeys.map((key) => ({ key, label: LABELS[key], ...definitions[key] }));
 
@@ -682,7 +699,7 @@ async function checkVariant(
   const [firstKey, firstBodies] = [...bodies.entries()][0];
   const bare = await post(url, firstBodies[0], null);
   let malformed: number | null = null;
-  if (variant.key === "open") {
+  if (variant.key === "open" || variant.key === "nolimits") {
     if (bare.status !== 200 || GRAPHQL_ERRORS.test(bare.text))
       throw new Error(`the open server refused a request without a credential: ${bare.status} ${bare.text}`);
   } else {
@@ -705,7 +722,9 @@ async function checkVariant(
       ]);
       if (mine.status !== 200 || GRAPHQL_ERRORS.test(mine.text))
         throw new Error(`${variant.key}, operation ${key}: ${mine.status} ${mine.text.slice(0, 500)}`);
-      const same = isDeepStrictEqual(JSON.parse(mine.text), JSON.parse(open.text));
+      // Without limits, extensions.cost has no limit: the data must be the same.
+      const answer = (text: string) => (variant.key === "nolimits" ? JSON.parse(text).data : JSON.parse(text));
+      const same = isDeepStrictEqual(answer(mine.text), answer(open.text));
       if (!same && variant.key !== "hs256-scoped")
         throw new Error(`${variant.key}, operation ${key}: an answer differs from the open server's`);
       if (same) identical++;
@@ -857,7 +876,7 @@ async function microBenchmarks(
   const asymmetric = { ...options, algorithms: ["RS256", "ES256"] };
   items.push(
     {
-      what: "jose jwtVerify HS256, the secret's bytes (as the server passes it)",
+      what: "jose jwtVerify HS256, the secret's bytes (imported again by every call)",
       call: () => jwtVerify(hs, secretBytes, { ...options, algorithms: ["HS256"] }),
     },
     {

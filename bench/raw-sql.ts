@@ -110,7 +110,7 @@ async function accountOrders(v: Variables, query: QueryFn) {
   if (!(await accountExists(v.a, query))) return { account: null };
   // The page with each order's items and their resources, in one statement: one row per item.
   const rows = await query(
-    `SELECT k.*, ${ORDER_ITEM_COLUMNS}, ${ITEM_RESOURCE_COLUMNS} FROM (SELECT o.*, o.created_at AS _k0, o.order_id AS _k1, o.account_id AS _parent FROM orders o WHERE (o.account_id = ?) ORDER BY o.created_at DESC, o.order_id DESC LIMIT ${ORDERS_PAGE + 1}) k LEFT JOIN order_items oi ON oi.order_id = k.order_id LEFT JOIN resources r ON r.pk = oi.resource_pk`,
+    `SELECT k.*, ${ORDER_ITEM_COLUMNS}, ${ITEM_RESOURCE_COLUMNS} FROM (SELECT o.*, o.created_at AS _k0, o.order_id AS _k1, o.account_id AS _parent FROM orders o WHERE (o.account_id = ?) ORDER BY o.created_at DESC, o.order_id DESC LIMIT ${ORDERS_PAGE + 1}) k LEFT JOIN order_items oi ON (oi.order_id = k.order_id) LEFT JOIN resources r ON (r.pk = oi.resource_pk)`,
     [v.a],
   );
   // The join promises no order: newest first again (a stable sort keeps each order's items
