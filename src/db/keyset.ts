@@ -69,6 +69,9 @@ export function encodeCursor(tag: string, values: readonly unknown[]): string {
   return Buffer.from(`${text}]`, "utf8").toString("base64url");
 }
 
+/** The last instant an event time can have (9999-12-31T23:59:59.999Z); a cursor's time lies in 1970..9999. */
+const LAST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function decodeCursor(cursor: string, argument: string, tag: string, sort: readonly SortColumn[]): unknown[] {
   let parsed: unknown;
   try {
@@ -82,7 +85,9 @@ function decodeCursor(cursor: string, argument: string, tag: string, sort: reado
     parsed[0] === tag &&
     sort.every((column, index) => {
       const value = parsed[index + 1];
-      return column.kind === "string" ? typeof value === "string" : Number.isSafeInteger(value);
+      if (column.kind === "string") return typeof value === "string";
+      if (column.kind === "time") return Number.isSafeInteger(value) && value >= 0 && value <= LAST_TIME_MS;
+      return Number.isSafeInteger(value);
     });
   if (!valid) {
     throw new UserInputError(

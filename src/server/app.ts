@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -74,9 +75,29 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const logging = options.logger !== undefined && options.logger !== false;
   // The request log is the one line written below, not Fastify's two per request.
   const app = Fastify({
+    // Request IDs that mean one request whatever the process: a client quotes it, the log has it.
+    genReqId: () => randomUUID(),
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+  });
+  // What Fastify answers itself (a body that is not JSON, an unsupported content type, a body
+  // too large) and whatever escapes a handler, in GraphQL's error format. A 5xx says only that
+  // the request failed and under which request ID the log has the details (driver messages,
+  // addresses and SQL never reach a client).
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status =
+      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const internal = status === 500;
+    if (internal) request.log.error({ err: error, reqId: request.id }, "request failed");
+    request.errorCode = internal ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";
+    const message = internal
+      ? `Internal error; the server's log has the details under request ID ${request.id}.`
+      : error.message;
+    return reply
+      .code(status)
+      .header("content-type", "application/json; charset=utf-8")
+      .send(JSON.stringify({ errors: [{ message, extensions: { code: request.errorCode, requestId: request.id } }] }));
   });
   const authenticator = new Authenticator(options.auth ?? authSettings(), {
     onError: (message) => app.log.error(message),
@@ -114,6 +135,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       ApolloServerPluginCacheControlDisabled(),
       // Runs the operations clients repeat compiled.
       compiledExecutionPlugin(options.schema),
+      // Internal errors reach clients as a request ID, their details the log.
+      internalErrorsPlugin(requests),
       ...(logging ? [requestLogPlugin(requests)] : []),
     ],
     // Compact JSON: the default pretty-prints every response.
@@ -234,6 +257,40 @@ function sendAuthError(request: FastifyRequest, reply: FastifyReply, error: Auth
     .code(error.status)
     .header("content-type", "application/json; charset=utf-8")
     .send(JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }));
+}
+
+/**
+ * An error GraphQL execution met that is not one this server raises on purpose (a driver's
+ * message, an address, SQL: anything that answers INTERNAL_SERVER_ERROR) reaches the client as
+ * "internal error" with the request's ID; the log has the original with its stack under that ID.
+ */
+function internalErrorsPlugin(requests: WeakMap<Context["store"], FastifyRequest>): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response, errors, logger }) {
+          if (response.body.kind !== "single" || !response.body.singleResult.errors) return;
+          const request = contextValue ? requests.get(contextValue.store) : undefined;
+          const requestId = request?.id ?? randomUUID();
+          response.body.singleResult.errors = response.body.singleResult.errors.map((formatted, index) => {
+            if (formatted.extensions?.code !== "INTERNAL_SERVER_ERROR") return formatted;
+            const original = errors?.[index]?.originalError ?? errors?.[index];
+            if (request)
+              request.log.error({ err: original, reqId: requestId, path: formatted.path }, "GraphQL execution failed");
+            else
+              logger.error(
+                `GraphQL execution failed (request ${requestId}): ${(original as Error)?.stack ?? String(original)}`,
+              );
+            return {
+              message: `Internal error; the server's log has the details under request ID ${requestId}.`,
+              ...(formatted.path ? { path: formatted.path } : {}),
+              extensions: { code: "INTERNAL_SERVER_ERROR", requestId },
+            };
+          });
+        },
+      };
+    },
+  };
 }
 
 /**

@@ -24,7 +24,7 @@ interface DocumentState {
 /** What a compiled run needs of a request Apollo Server has parsed and validated. */
 export interface CompiledRunRequest {
   document: DocumentNode;
-  operation: OperationDefinitionNode;
+  operation: OperationDefinitionNode | undefined;
   operationName: string | null;
   contextValue: unknown;
   variables: Record<string, unknown> | undefined;
@@ -67,8 +67,9 @@ export function compiledRunner(schema: GraphQLSchema) {
     return compiled;
   };
   return async (request: CompiledRunRequest): Promise<ExecutionResult | null> => {
-    // The schema has no mutations today; one must never run twice (see above).
-    if (request.operation.operation !== "query") return null;
+    // No operation (several in the document and none named): Apollo Server answers why. The
+    // schema has no mutations today; one must never run twice (see above).
+    if (!request.operation || request.operation.operation !== "query") return null;
     const compiled = compile(request.document, request.operationName);
     if (!compiled) return null;
     // Variables are coerced by graphql-js: graphql-jit's coercion does not apply the default

@@ -98,14 +98,19 @@ export async function registerIngestRoute(app: FastifyInstance, options: IngestR
       done(null, body),
     );
     const maxDecodedBytes = options.maxDecodedBytes ?? DEFAULT_INGEST_MAX_DECODED_BYTES;
-    scope.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
+    scope.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
       if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
         return reply.code(413).send({
           error: `The body is larger than ${options.maxBytes} bytes, the limit of POST /ingest (TRAILGRAPH_INGEST_MAX_BYTES). Split it into smaller pushes.`,
         });
       }
       const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
-      return reply.code(status).send({ error: status === 500 ? "ingest failed: " + error.message : error.message });
+      if (status < 500) return reply.code(status).send({ error: error.message });
+      // The details (driver messages, addresses, SQL) go to the log, never to the client.
+      request.log.error({ err: error, reqId: request.id }, "POST /ingest failed");
+      return reply
+        .code(500)
+        .send({ error: `ingest failed; the server's log has the details under request ID ${request.id}.` });
     });
 
     // Settled before the body is read: without a credential that may write nobody makes the
