@@ -1,7 +1,11 @@
 import "reflect-metadata";
-import { buildSchema } from "type-graphql";
-import type { GraphQLSchema } from "graphql";
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
+import { printSchemaWithDirectives } from "@graphql-tools/utils";
+import { lexicographicSortSchema, parse, type GraphQLSchema } from "graphql";
+import { buildSchema, createResolversMap } from "type-graphql";
 import { AccountResolver } from "../resolvers/account.resolver";
+import { referenceResolvers } from "../resolvers/entities";
 import { EventResolver } from "../resolvers/event.resolver";
 import { OrderItemResolver, OrderResolver } from "../resolvers/order.resolver";
 import { QueryResolver } from "../resolvers/query.resolver";
@@ -20,7 +24,22 @@ export const RESOLVERS = [
   ResourceResolver,
 ] as const;
 
-/** The executable schema. Built once per process; it holds no per-request state. */
+/**
+ * The Federation 2 version the subgraph links: the lowest that has every directive it uses
+ * (`@key` and `@shareable` are both in 2.0).
+ */
+export const FEDERATION_LINK =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.0", import: ["@key", "@shareable"])';
+
+/**
+ * The executable schema: an Apollo Federation 2 subgraph (`_service`, `_entities`). Built once
+ * per process; it holds no per-request state.
+ *
+ * type-graphql builds the schema from the classes (entities carry `@key`, shared value types
+ * `@shareable`); its resolvers are then replaced by direct calls where possible; its SDL with
+ * those directives, behind the `@link` to the federation spec, and its resolvers (with each
+ * entity's `__resolveReference`) go to `buildSubgraphSchema`, which adds the federation fields.
+ */
 export async function buildTrailGraphSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
@@ -32,5 +51,11 @@ export async function buildTrailGraphSchema(): Promise<GraphQLSchema> {
   // type-graphql has no decorator for the root type's description.
   schema.getQueryType()!.description =
     "ActionTrail events as a graph: start from an account, an order, a resource or a filtered event list.";
-  return schema;
+  // Sorted, so that the committed SDL (schema.graphql) changes only where the API does.
+  const sdl = `${FEDERATION_LINK}\n\n${printSchemaWithDirectives(lexicographicSortSchema(schema))}`;
+  const resolvers = createResolversMap(schema) as Record<string, object>;
+  for (const [typename, reference] of Object.entries(referenceResolvers())) {
+    resolvers[typename] = { ...resolvers[typename], ...reference };
+  }
+  return buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as GraphQLResolverMap<unknown> });
 }
