@@ -1,9 +1,21 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { buildTrailGraphSchema } from "../src/schema/build";
+import { buildSchema as buildTypeGraphqlSchema } from "type-graphql";
+import { buildTrailGraphSchema, copyExtensions, RESOLVERS } from "../src/schema/build";
+import { scalarsMap } from "../src/schema/scalars";
 import { printSchemaFile, SCHEMA_FILE } from "../src/schema/print";
 import { ENTITY_TYPES } from "../src/resolvers/entities";
-import { isObjectType, isInputObjectType, isInterfaceType, isEnumType, parse, Kind, print } from "graphql";
+import {
+  buildSchema,
+  isObjectType,
+  isInputObjectType,
+  isInterfaceType,
+  isEnumType,
+  parse,
+  Kind,
+  print,
+  type GraphQLObjectType,
+} from "graphql";
 
 /** What the federation spec adds (`_service`, `_entities`, `_Any`, `link__Import`, ...): not TrailGraph's API. */
 const isFederationName = (name: string) => name.startsWith("_") || name.includes("__");
@@ -61,5 +73,31 @@ describe("schema.graphql", () => {
     for (const name of ["Event", "Account", "Order", "ReferencedResource", "UserIdentity", "IngestReject"]) {
       expect(shareable).toEqual(expect.arrayContaining([`${name}Connection`, `${name}Edge`]));
     }
+  });
+
+  it("keeps the fields' extensions (type-graphql's complexity) across the SDL round trip", async () => {
+    const plain = await buildTypeGraphqlSchema({ resolvers: RESOLVERS, scalarsMap, validate: false });
+    const subgraph = await buildTrailGraphSchema();
+    const lost: string[] = [];
+    for (const type of Object.values(plain.getTypeMap())) {
+      if (type.name.startsWith("__") || !isObjectType(type)) continue;
+      const target = subgraph.getType(type.name) as GraphQLObjectType;
+      for (const field of Object.values(type.getFields())) {
+        const kept = target.getFields()[field.name].extensions as Record<string, unknown>;
+        for (const [key, value] of Object.entries(field.extensions)) {
+          if (kept[key] !== value) lost.push(`${type.name}.${field.name} ${key}`);
+        }
+      }
+    }
+    expect(lost).toEqual([]);
+    // What it copies, where type-graphql sets it (no field of the schema has a complexity today).
+    const from = buildSchema("type Query { a(n: Int): Int }");
+    const to = buildSchema("type Query { a(n: Int): Int }");
+    const field = from.getQueryType()!.getFields().a;
+    Object.assign(field.extensions, { complexity: 5 });
+    Object.assign(field.args[0].extensions, { note: "arg" });
+    copyExtensions(from, to);
+    expect(to.getQueryType()!.getFields().a.extensions).toEqual({ complexity: 5 });
+    expect(to.getQueryType()!.getFields().a.args[0].extensions).toEqual({ note: "arg" });
   });
 });

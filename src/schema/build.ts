@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
-import { lexicographicSortSchema, parse, type GraphQLSchema } from "graphql";
+import { lexicographicSortSchema, parse, type GraphQLField, type GraphQLInputField, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap } from "type-graphql";
 import { AccountResolver } from "../resolvers/account.resolver";
 import { referenceResolvers } from "../resolvers/entities";
@@ -57,5 +57,36 @@ export async function buildTrailGraphSchema(): Promise<GraphQLSchema> {
   for (const [typename, reference] of Object.entries(referenceResolvers())) {
     resolvers[typename] = { ...resolvers[typename], ...reference };
   }
-  return buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as GraphQLResolverMap<unknown> });
+  const subgraph = buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as GraphQLResolverMap<unknown> });
+  copyExtensions(schema, subgraph);
+  return subgraph;
+}
+
+/**
+ * The SDL round trip keeps no `extensions` (type-graphql puts a field's `complexity` and
+ * `@Extensions` there): they are copied onto the subgraph's types, fields and arguments, without
+ * replacing what the subgraph set itself (an entity's `apollo.subgraph.resolveReference`).
+ */
+export function copyExtensions(from: GraphQLSchema, to: GraphQLSchema): void {
+  const merge = (target: { readonly extensions: object }, source: { readonly extensions: object }) => {
+    for (const [key, value] of Object.entries(source.extensions)) {
+      if (!(key in target.extensions)) (target.extensions as Record<string, unknown>)[key] = value;
+    }
+  };
+  for (const type of Object.values(from.getTypeMap())) {
+    const target = to.getType(type.name);
+    if (!target || type.name.startsWith("__")) continue;
+    merge(target, type);
+    if (!("getFields" in type) || !("getFields" in target)) continue;
+    const targetFields = target.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>;
+    for (const field of Object.values(type.getFields() as Record<string, GraphQLField<unknown, unknown>>)) {
+      const targetField = targetFields[field.name];
+      if (!targetField) continue;
+      merge(targetField, field);
+      for (const arg of field.args ?? []) {
+        const targetArg = "args" in targetField ? targetField.args.find((a) => a.name === arg.name) : undefined;
+        if (targetArg) merge(targetArg, arg);
+      }
+    }
+  }
 }
