@@ -9,6 +9,7 @@
  * Plain SDL and resolvers on `@apollo/subgraph`, served by Apollo Server on loopback.
  */
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
@@ -244,3 +245,27 @@ export async function startCmdb(data: CmdbData, { host = "127.0.0.1", port = 0 }
 }
 
 const QUIET = { debug() {}, info() {}, warn: console.warn, error: console.error };
+
+/** `tsx examples/supergraph/cmdb/index.ts [--data FILE] [--host 127.0.0.1] [--port 0]`: prints `cmdb at URL`. */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: "string" },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "0" },
+    },
+  });
+  const data = values.data ? (JSON.parse(readFileSync(values.data, "utf8")) as CmdbData) : sampleCmdbData();
+  const cmdb = await startCmdb(data, { host: values.host, port: Number(values.port) });
+  console.log(`cmdb at ${cmdb.url}`);
+  const stop = () => void cmdb.stop().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
