@@ -10,8 +10,8 @@
  *
  *   federated  through the gateway: 50 CMDB instances (a page of `instances`, --pages pages in
  *              turn) → each one's TrailGraph events (first: 5) → their identities
- *   direct     TrailGraph alone, the same events of the same 50 resources: one request with 50
- *              aliased `resource(type, resourceId)` lookups
+ *   direct     TrailGraph alone, the same events of the same 50 resources: `resources` filtered
+ *              by their IDs
  *
  * Before any load, the first page's answer through the gateway must equal the direct one. Then
  * TrailGraph's SQL statements per request, counted in this process (dist/'s app on the same
@@ -55,14 +55,12 @@ const FEDERATED = `query Federated($first: Int!, $after: String) {
   }
 }`;
 
-/** The direct operation for these resources: one aliased lookup each (literals: one text per page). */
-function directQuery(resources: ReadonlyArray<{ type: string; resourceId: string }>): string {
-  const lookups = resources.map(
-    ({ type, resourceId }, i) =>
-      `r${i}: resource(type: ${JSON.stringify(type)}, resourceId: ${JSON.stringify(resourceId)}) { type resourceId events(first: 5) { nodes { ${EVENT_FIELDS} } } }`,
-  );
-  return `query Direct { ${lookups.join(" ")} }`;
-}
+/** The same events of the same resources, asked of TrailGraph directly: one list filtered by their IDs. */
+const DIRECT = `query Direct($first: Int!, $ids: [String!]) {
+  resources(first: $first, filter: { types: ["${INSTANCE}"], resourceIds: $ids }) {
+    nodes { type resourceId events(first: 5) { nodes { ${EVENT_FIELDS} } } }
+  }
+}`;
 
 interface Answer {
   data?: any;
@@ -191,16 +189,19 @@ async function main(): Promise<void> {
     const federatedBodies = cursors.map((after) =>
       JSON.stringify({ query: FEDERATED, variables: { first: page, after } }),
     );
-    const directBodies = cursors.map((_, k) =>
-      JSON.stringify({ query: directQuery(data.instances.slice(k * page, (k + 1) * page)) }),
-    );
+    const directVariables = cursors.map((_, k) => ({
+      first: page,
+      ids: data.instances.slice(k * page, (k + 1) * page).map((instance) => instance.resourceId),
+    }));
+    const directBodies = directVariables.map((variables) => JSON.stringify({ query: DIRECT, variables }));
 
     // 5. The same answer both ways.
     const through = (await post(gateway.url, FEDERATED, { first: page, after: null })).instances.nodes;
-    const direct = await post(server.url, JSON.parse(directBodies[0]).query);
-    const events = (resource: { events: unknown }) => resource.events;
-    for (const [i, node] of through.entries()) {
-      if (!isDeepStrictEqual(events(node.resource), events(direct[`r${i}`]))) {
+    const direct = new Map<string, { events: unknown }>(
+      (await post(server.url, DIRECT, directVariables[0])).resources.nodes.map((node: any) => [node.resourceId, node]),
+    );
+    for (const node of through) {
+      if (!isDeepStrictEqual(node.resource.events, direct.get(node.resourceId)?.events)) {
         throw new Error(`instance ${node.resourceId}: the gateway's events differ from TrailGraph's own`);
       }
     }
@@ -208,7 +209,7 @@ async function main(): Promise<void> {
     log(`page 0: ${through.length} instances, ${eventCount} events, the same through the gateway as directly`);
 
     // 6. TrailGraph's statements per request, counted in this process.
-    const statements = await countStatements(databaseUrl, cmdb.url, work, page, JSON.parse(directBodies[0]).query);
+    const statements = await countStatements(databaseUrl, cmdb.url, work, page, directVariables[0]);
     log(`statements per request: ${JSON.stringify(statements)}`);
     const federatedCounts = Object.values(statements.federated);
     if (new Set(federatedCounts).size !== 1) {
@@ -292,7 +293,13 @@ async function gatewayOver(trailgraphUrl: string, cmdbUrl: string, file: string)
  * Store counts every statement), behind a gateway of its own; the federated operation for 1, 10
  * and `page` instances, and the direct one.
  */
-async function countStatements(databaseUrl: string, cmdbUrl: string, work: string, page: number, directText: string) {
+async function countStatements(
+  databaseUrl: string,
+  cmdbUrl: string,
+  work: string,
+  page: number,
+  directVariables: Record<string, unknown>,
+) {
   const { storeConfig, statementCounter } = trailgraph.datasource();
   const store = await trailgraph.open().openStore(storeConfig(databaseUrl), { migrate: false });
   const counter = statementCounter(store.dataSource);
@@ -314,7 +321,7 @@ async function countStatements(databaseUrl: string, cmdbUrl: string, work: strin
     for (const first of [...new Set([1, 10, page])]) {
       federated[first] = await count(() => post(gateway!.url, FEDERATED, { first, after: null }));
     }
-    const direct = await count(() => post(url, directText));
+    const direct = await count(() => post(url, DIRECT, directVariables));
     return { federated, direct };
   } finally {
     await gateway?.stop();
