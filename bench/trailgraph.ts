@@ -28,6 +28,8 @@ export type NormalizeModule = typeof import("../src/ingest/normalize");
 export type GeneratorModule = typeof import("../src/generate/generator");
 export type OssWriterModule = typeof import("../src/generate/oss-writer");
 export type GraphqlModule = typeof import("graphql");
+export type OpenModule = typeof import("../src/db/open");
+export type AppModule = typeof import("../src/server/app");
 export type NormalizedEvent = import("../src/ingest/normalize").NormalizedEvent;
 export type GenerateOptions = import("../src/generate/generator").GenerateOptions;
 
@@ -39,6 +41,8 @@ export const trailgraph = {
   normalize: () => fromDist<NormalizeModule>("ingest/normalize.js"),
   generator: () => fromDist<GeneratorModule>("generate/generator.js"),
   ossWriter: () => fromDist<OssWriterModule>("generate/oss-writer.js"),
+  open: () => fromDist<OpenModule>("db/open.js"),
+  app: () => fromDist<AppModule>("server/app.js"),
   /** The graphql copy dist/ (and type-graphql) use. */
   graphql: () => requireFromRoot("graphql") as GraphqlModule,
 };

@@ -4,7 +4,7 @@ import { printSchemaFile, SCHEMA_FILE } from "../src/schema/print";
 
 /** Writes schema.graphql: `npm run schema`. */
 async function main(): Promise<void> {
-  writeFileSync(SCHEMA_FILE, printSchemaFile(await buildTrailGraphSchema()));
+  writeFileSync(SCHEMA_FILE, await printSchemaFile(await buildTrailGraphSchema()));
   console.log(`wrote ${SCHEMA_FILE}`);
 }
 

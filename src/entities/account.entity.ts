@@ -1,10 +1,12 @@
-import { Field, ObjectType } from "type-graphql";
+import { Directive, Field, ObjectType } from "type-graphql";
 import { Column, Entity, PrimaryColumn } from "typeorm";
 import { Node } from "../schema/node";
 import { LIMITS } from "./columns";
 
 /** An Alibaba Cloud account, seen as the owner of events or as a requester. */
 @Entity({ name: "accounts" })
+// Federation: other subgraphs reference and extend an account by its ID.
+@Directive('@key(fields: "accountId")')
 @ObjectType("Account", {
   simpleResolvers: true,
   implements: Node,

@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from "type-graphql";
+import { Directive, Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 import { Node } from "../schema/node";
 import { bigintNumber, LIMITS } from "./columns";
@@ -39,6 +39,8 @@ import type { UserIdentity } from "./user-identity.entity";
 @Index("ix_events_failed_time", ["failed", "eventTime", "pk"])
 // events(filter: {eventRW}).
 @Index("ix_events_rw_time", ["eventRW", "eventTime", "pk"])
+// Federation: other subgraphs reference and extend an event by ActionTrail's eventId.
+@Directive('@key(fields: "eventId")')
 @ObjectType("Event", {
   simpleResolvers: true,
   implements: Node,

@@ -8,7 +8,7 @@ import { IngestedFile, IngestReject } from "./ingest.entity";
 import { Order } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
 import { ReferencedResource } from "./referenced-resource.entity";
-import { UserIdentity } from "./user-identity.entity";
+import { identityKeyOf, UserIdentity, type IdentityTuple } from "./user-identity.entity";
 
 export {
   Account,
@@ -24,6 +24,8 @@ export {
   OrderItem,
   ReferencedResource,
   UserIdentity,
+  identityKeyOf,
+  type IdentityTuple,
 };
 
 export const ENTITIES = [

@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from "type-graphql";
+import { Directive, Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 import { Node } from "../schema/node";
 import { bigintNumber, LIMITS } from "./columns";
@@ -13,6 +13,8 @@ import type { OrderItem } from "./order-item.entity";
 @Index("ix_orders_account_created", ["accountId", "createdAt", "orderId"])
 // orders() across accounts, newest first.
 @Index("ix_orders_created", ["createdAt", "orderId"])
+// Federation: other subgraphs reference and extend an order by its ID.
+@Directive('@key(fields: "orderId")')
 @ObjectType("Order", {
   simpleResolvers: true,
   implements: Node,

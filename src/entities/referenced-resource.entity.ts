@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from "type-graphql";
+import { Directive, Field, ID, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 import { Node } from "../schema/node";
 import { LIMITS } from "./columns";
@@ -11,6 +11,8 @@ import { LIMITS } from "./columns";
 @Index("ix_resources_type", ["type", "pk"])
 // Account.resources(type) and the tenant scope.
 @Index("ix_resources_account_type", ["accountId", "type", "pk"])
+// Federation: other subgraphs (a CMDB) reference and extend a resource by its type and ID.
+@Directive('@key(fields: "type resourceId")')
 @ObjectType("ReferencedResource", {
   simpleResolvers: true,
   implements: Node,

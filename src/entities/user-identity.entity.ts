@@ -1,4 +1,5 @@
-import { Field, ObjectType } from "type-graphql";
+import { createHash } from "node:crypto";
+import { Directive, Field, ObjectType } from "type-graphql";
 import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 import { Node } from "../schema/node";
 import { LIMITS } from "./columns";
@@ -21,6 +22,10 @@ import { LIMITS } from "./columns";
 @Index("ix_identities_access_key", ["accessKeyId"])
 // events(filter: {identityTypes}).
 @Index("ix_identities_type", ["type"])
+// Federation: the whole tuple ActionTrail reports (the identity key hashes it), so a subgraph
+// that knows a requester as ActionTrail names it (an IAM directory: a RAM user's type, account,
+// user ID, name and AccessKey) can reference it; see src/resolvers/entities.ts.
+@Directive('@key(fields: "type accountId principalId userName accessKeyId")')
 @ObjectType("UserIdentity", {
   simpleResolvers: true,
   implements: Node,
@@ -69,4 +74,20 @@ export class UserIdentity extends Node {
   get nodeRef(): [string, string] {
     return ["UserIdentity", this.identityKey];
   }
+}
+
+/** What identifies a requester: the fields of ActionTrail's userIdentity that UserIdentity keeps. */
+export interface IdentityTuple {
+  type: string;
+  accountId: string | null;
+  principalId: string | null;
+  userName: string | null;
+  accessKeyId: string | null;
+}
+
+/** `identity_key`: the SHA-256 of the tuple (ingest writes it, `_entities` finds an identity by it). */
+export function identityKeyOf({ type, accountId, principalId, userName, accessKeyId }: IdentityTuple): string {
+  return createHash("sha256")
+    .update(JSON.stringify([type, accountId, principalId, userName, accessKeyId]))
+    .digest("hex");
 }

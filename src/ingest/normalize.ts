@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { LIMITS } from "../entities/columns";
+import { identityKeyOf } from "../entities/user-identity.entity";
 import { MAX_JSON_DEPTH } from "./limits";
 import { inferResourceType } from "./resource-types";
 
@@ -199,10 +199,8 @@ function normalizeIdentity(value: unknown): NormalizedIdentity | null {
   const principalId = limited("userIdentity.principalId", text(value.principalId), LIMITS.principal);
   const userName = limited("userIdentity.userName", text(value.userName), LIMITS.principal);
   const accessKeyId = limited("userIdentity.accessKeyId", text(value.accessKeyId), LIMITS.name);
-  const identityKey = createHash("sha256")
-    .update(JSON.stringify([type, accountId, principalId, userName, accessKeyId]))
-    .digest("hex");
-  return { identityKey, type, accountId, principalId, userName, accessKeyId };
+  const tuple = { type, accountId, principalId, userName, accessKeyId };
+  return { identityKey: identityKeyOf(tuple), ...tuple };
 }
 
 /** Resources of one event, deduplicated, remembering each ID's type for untyped mentions. */

@@ -13,6 +13,7 @@ import {
   OrderConnection,
   ResourceConnection,
 } from "./connections";
+import { resolveEntity } from "./entities";
 import { EventDefinition } from "./event-definition.type";
 import { EventCount, eventCounts, EventCountsArgs } from "./event-counts";
 import { EventsArgs, OrdersArgs, PageArgs, ResourcesArgs } from "./list.args";
@@ -29,20 +30,9 @@ export class QueryResolver {
     @Ctx() ctx: Context,
   ): Promise<Node | null> {
     const [typename, ...key] = decodeGlobalId(id);
-    switch (typename) {
-      case "Event":
-        return ctx.eventByEventId.load(key[0]);
-      case "Account":
-        return ctx.accountById.load(key[0]);
-      case "UserIdentity":
-        return ctx.identityByKey.load(key[0]);
-      case "Order":
-        return ctx.orderById.load(key[0]);
-      case "ReferencedResource":
-        return ctx.resourceByKey.load({ type: key[0], resourceId: key[1] ?? "" });
-      default:
-        throw new UserInputError(`Invalid node ID '${id}': unknown type '${typename}'.`, "id");
-    }
+    const found = resolveEntity(ctx, typename, key);
+    if (!found) throw new UserInputError(`Invalid node ID '${id}': unknown type '${typename}'.`, "id");
+    return found;
   }
 
   @Query(() => Event, {

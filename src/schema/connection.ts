@@ -1,6 +1,9 @@
-import { Field, Int, ObjectType, type ClassType } from "type-graphql";
+import { Directive, Field, Int, ObjectType, type ClassType } from "type-graphql";
 import type { Page } from "../db/store";
 
+// Federation: a value type other subgraphs define too (every Relay API has one); so are the
+// connection and edge types below.
+@Directive("@shareable")
 @ObjectType("PageInfo", {
   simpleResolvers: true,
   description: "Where a page sits in its list (Relay cursor connections).",
@@ -55,6 +58,7 @@ class PageEdge<T> implements Edge<T> {
  * when asked for.
  */
 export function Connection<T extends object>(nodeType: ClassType<T>, name: string, plural: string) {
+  @Directive("@shareable")
   @ObjectType(`${name}Edge`, { simpleResolvers: true, description: `One ${name} in a page, with its cursor.` })
   class EdgeType implements Edge<T> {
     @Field(() => String, { description: "Opaque cursor of this edge, for `after` / `before`." })
@@ -64,6 +68,7 @@ export function Connection<T extends object>(nodeType: ClassType<T>, name: strin
     node: T;
   }
 
+  @Directive("@shareable")
   @ObjectType(`${name}Connection`, { simpleResolvers: true, description: `A page of ${plural}.` })
   class ConnectionType {
     data: ConnectionData<T>;

@@ -67,6 +67,13 @@ declare module "fastify" {
 
 export const GRAPHQL_PATH = "/graphql";
 
+const QUIET_LOGGER = {
+  debug: () => {},
+  info: () => {},
+  warn: (message: unknown) => console.warn(message),
+  error: (message: unknown) => console.error(message),
+};
+
 /**
  * The HTTP server: Fastify with Apollo Server on /graphql (POST, and GET for queries),
  * GraphiQL for browsers on GET /graphql, and /health for load balancers.
@@ -139,6 +146,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       internalErrorsPlugin(requests),
       ...(logging ? [requestLogPlugin(requests)] : []),
     ],
+    // Apollo's own messages (such as "Enabling inline tracing for this subgraph") go to the
+    // request log when there is one; otherwise only its warnings and errors, to stderr.
+    logger: logging ? app.log : QUIET_LOGGER,
     // Compact JSON: the default pretty-prints every response.
     stringifyResult: (result) => JSON.stringify(result),
   });

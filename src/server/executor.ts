@@ -37,6 +37,10 @@ export interface CompiledRunRequest {
  * path). An event page of 50 edges resolves about 450 fields, and that per-field work was
  * most of its CPU.
  *
+ * Federation: a gateway's `_entities` queries (the same text again and again, with other
+ * representations) are repeated operations like any other and run compiled; `_entities`
+ * resolves through the same loaders either way (test/federation/entities.spec.ts compares).
+ *
  * Answers null where graphql-js should run instead: an operation's first runs, what
  * graphql-jit cannot compile, mutations, and every answer with errors: graphql-js (through
  * Apollo Server) then reports them, so errors, their extensions and HTTP status are the
@@ -89,8 +93,11 @@ const NO_HTTP_CHANGES = { headers: new HeaderMap() };
  * The compiled runner as an Apollo Server plugin: `responseForOperation` is called after
  * Apollo has parsed and validated the operation (with its document cache), and an answer it
  * gives replaces Apollo's execution. Plugins' execution hooks (`executionDidStart`,
- * `willResolveField`) do not run for compiled answers; none of this server's plugins needs
- * them (cache control is off, and Apollo's inline tracing is only on for federation subgraphs).
+ * `willResolveField`) do not run for compiled answers, so a request whose trace a plugin
+ * records is left to graphql-js: Apollo's inline tracing (on for a federation subgraph) answers
+ * a gateway's `apollo-federation-include-trace: ftv1` with `extensions.ftv1`, a trace built from
+ * `willResolveField`; answered compiled, it would be a trace without a single field. Cache
+ * control, the other plugin with such hooks, is off.
  *
  * Not Apollo Server's gateway executor interface, which would serve the same purpose: for
  * every request it builds an object literal with a `status` getter and setter closing over
@@ -105,6 +112,8 @@ export function compiledExecutionPlugin<TContext extends BaseContext>(
   const run = compiledRunner(schema);
   const listener: GraphQLRequestListener<TContext> = {
     async responseForOperation(requestContext) {
+      // A plugin traces this request (requestDidStart has run for every plugin): graphql-js runs it.
+      if (requestContext.metrics.captureTraces) return null;
       const result = await run({
         document: requestContext.document,
         operation: requestContext.operation,

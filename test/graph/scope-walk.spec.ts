@@ -25,6 +25,7 @@ import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Context } from "../../src/context";
 import { TenantScope } from "../../src/db/scope";
+import { ENTITY_TYPES } from "../../src/resolvers/entities";
 import { ingest } from "../../src/ingest/ingest";
 import { bufferSource } from "../../src/ingest/sources";
 import { buildTrailGraphSchema } from "../../src/schema/build";
@@ -397,26 +398,29 @@ function lookupFindings(
     if (all?.label !== answer.label) throw new Error(`answers out of step at ${answer.label}`);
     if (!answer.operation.source.includes("$")) return;
     const field = answer.operation.rootField;
-    const [mine, theirs] = [
-      answer.data[field] as Record<string, any> | null,
-      all.data[field] as Record<string, any> | null,
-    ];
-    if (theirs === null) {
-      if (mine !== null) findings.push(`${answer.label}: answers what does not exist`);
-      return;
-    }
-    if (!has(theirs, "accountId"))
-      throw new Error(`${answer.label}: a ${theirs.__typename} has no accountId to tell its owner`);
-    if (fieldOfObject(theirs, "accountId") === account) {
-      own += 1;
-      if (mine === null) findings.push(`${answer.label}: the account's own ${theirs.__typename} answers null`);
-      else if (leavesText(mine, theirs) !== leavesText(theirs, theirs)) {
-        findings.push(`${answer.label}: the account's own ${theirs.__typename} answers other values`);
+    // A lookup answers one object; `_entities` a list of them, one per representation.
+    const [mineAll, theirsAll] = [answer.data[field], all.data[field]] as Array<any>;
+    const pairs: Array<[Record<string, any> | null, Record<string, any> | null, string]> = Array.isArray(theirsAll)
+      ? theirsAll.map((theirs, i) => [mineAll?.[i] ?? null, theirs, `${field}[${i}]`])
+      : [[mineAll, theirsAll, answer.label]];
+    for (const [mine, theirs, label] of pairs) {
+      if (theirs === null) {
+        if (mine !== null) findings.push(`${label}: answers what does not exist`);
+        continue;
       }
-    } else {
-      hidden += 1;
-      if (mine !== null)
-        findings.push(`${answer.label}: a ${theirs.__typename} of ${fieldOfObject(theirs, "accountId")} answers`);
+      if (!has(theirs, "accountId"))
+        throw new Error(`${label}: a ${theirs.__typename} has no accountId to tell its owner`);
+      if (fieldOfObject(theirs, "accountId") === account) {
+        own += 1;
+        if (mine === null) findings.push(`${label}: the account's own ${theirs.__typename} answers null`);
+        else if (leavesText(mine, theirs) !== leavesText(theirs, theirs)) {
+          findings.push(`${label}: the account's own ${theirs.__typename} answers other values`);
+        }
+      } else {
+        hidden += 1;
+        if (mine !== null)
+          findings.push(`${label}: a ${theirs.__typename} of ${fieldOfObject(theirs, "accountId")} answers`);
+      }
     }
   });
   return { findings, own, hidden };
@@ -488,6 +492,7 @@ describe.each(storesUnderTest())("the tenant scope on every path of the schema (
       pageSize: PAGE,
       variantDepth: 1,
       probe: { ...WINDOW, accountIds: ACCOUNTS },
+      entityKeys: Object.fromEntries(Object.entries(ENTITY_TYPES).map(([name, type]) => [name, type.keyFields])),
     };
     walker = new SchemaWalker(introspection, options);
     // Discovery: the lists, unrestricted and two entities deep, give every object's keys.
@@ -509,7 +514,7 @@ describe.each(storesUnderTest())("the tenant scope on every path of the schema (
     // Lookups are fed with every account's objects, and with objects of no account.
     const lookups = operations.filter((operation) => operation.source.includes("$"));
     expect(lookups.map((operation) => operation.rootField).sort()).toEqual(
-      ["account", "event", "node", "order", "resource"].sort(),
+      ["_entities", "account", "event", "node", "order", "resource"].sort(),
     );
     const fed = JSON.stringify(lookups.map((operation) => operation.variables));
     for (const marker of [...TAGS, NO_ACCOUNT]) expect(fed).toContain(marker);

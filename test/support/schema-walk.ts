@@ -16,6 +16,8 @@
  *   the values (`order(orderId)` from Order.orderId, `resource(type, resourceId)` from the
  *   pairs of a ReferencedResource, `node(id)` from every Node's id): at the root, one
  *   execution per tuple, with variables; nested, one alias per tuple;
+ * - federation's `_entities(representations:)` gets a representation of every object seen of
+ *   each entity type (`entityKeys` names their key fields), in one execution;
  * - any other required argument throws: no field can be added that the walk silently skips;
  * - an optional input-object argument (a filter) is also walked with a probe value built
  *   from `probe` (its fields of those names), down to `variantDepth`: alias `<field>__probe`.
@@ -54,6 +56,11 @@ export interface WalkOptions {
   variantDepth: number;
   /** Input fields of a probe variant, by name (only the names an input type has are used). */
   probe: Record<string, unknown>;
+  /**
+   * Federation: each entity type's `@key` fields. `_entities(representations:)` is then walked
+   * with a representation of every object of those types seen in the data, all in one execution.
+   */
+  entityKeys?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface WalkOperation {
@@ -260,6 +267,9 @@ export class SchemaWalker {
   ): Array<Record<string, unknown>> {
     const target = namedType(field.type);
     const names = needed.map((arg) => arg.name);
+    if (field.name === "_entities" && names.join() === "representations" && this.options.entityKeys) {
+      return [{ representations: this.representations(target, this.options.entityKeys, pool) }];
+    }
     const fieldsOfTarget = new Set(this.fields(target).map((f) => f.name));
     const missing = needed.filter(
       (arg) => !fieldsOfTarget.has(arg.name) || !this.isLeaf(namedType(arg.type)) || this.isEnumArg(arg),
@@ -281,6 +291,29 @@ export class SchemaWalker {
     }
     if (tuples.size === 0) throw new Error(`no values in the data for the arguments of ${parent}.${field.name}`);
     return [...tuples.values()];
+  }
+
+  /** `{ __typename, ...key }` of every pooled object of the union's members that has its key fields. */
+  private representations(
+    union: string,
+    keys: Readonly<Record<string, readonly string[]>>,
+    pool: ObjectPool,
+  ): Array<Record<string, unknown>> {
+    const found = new Map<string, Record<string, unknown>>();
+    for (const member of this.possibleTypes(union)) {
+      const fields = keys[member];
+      if (!fields) throw new Error(`no @key fields given for the entity type ${member}`);
+      for (const object of pool.get(member) ?? []) {
+        if (fields.some((name) => object[name] === undefined)) continue;
+        const representation = {
+          __typename: member,
+          ...Object.fromEntries(fields.map((name) => [name, object[name]])),
+        };
+        found.set(JSON.stringify(representation), representation);
+      }
+    }
+    if (found.size === 0) throw new Error(`no objects in the data to represent for ${union}`);
+    return [...found.values()];
   }
 
   /** The argument sets a field is selected with: its variants, each an alias. */
