@@ -109,6 +109,26 @@ describe("operationCost: prices", () => {
   });
 });
 
+describe("operationCost: federation", () => {
+  it("prices _entities by the representations a gateway sends", () => {
+    const entities = `query($r: [_Any!]!) { _entities(representations: $r) {
+      ... on ReferencedResource { events(first: 5) { nodes { eventId } } } } }`;
+    const representations = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        __typename: "ReferencedResource",
+        type: "ACS::ECS::Instance",
+        resourceId: `i-${i}`,
+      }));
+    // Each: the resource (1) and a page of 5 events (1 + 5).
+    expect(cost(entities, { r: representations(1) })).toBe(7);
+    expect(cost(entities, { r: representations(200) })).toBe(200 * 7);
+    expect(
+      cost(`{ _entities(representations: [{ __typename: "Account", accountId: "1" }, { __typename: "Account", accountId: "2" }]) {
+        ... on Account { accountId } } }`),
+    ).toBe(2);
+  });
+});
+
 describe("operationCost: the operation as execution sees it", () => {
   it("resolves fragments, merges fields of one response name, and takes the costliest type of an interface", () => {
     const merged = `

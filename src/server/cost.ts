@@ -91,6 +91,11 @@ export interface FieldPrice {
   sizedFields?: readonly string[];
   /** `@listSize(assumedSize:)`: the size of a list without slicing arguments. */
   assumedSize?: number;
+  /**
+   * The size is the length of this list argument: federation's `_entities` answers one item
+   * per representation a gateway sends.
+   */
+  sizedByListArgument?: string;
 }
 
 const PAYLOAD: FieldPrice = { weight: PAYLOAD_WEIGHT };
@@ -115,6 +120,7 @@ export const FIELD_PRICES: Readonly<Record<string, FieldPrice>> = {
   "Event.requestParameters": PAYLOAD,
   "Event.responseElements": PAYLOAD,
   "Event.additionalEventData": PAYLOAD,
+  "Query._entities": { sizedByListArgument: "representations" },
 };
 
 /** A Relay connection: `first`/`last` items in `edges` and `nodes`, 20 by default. */
@@ -494,7 +500,24 @@ class Walk {
     if (!isListType(getNullableType(field.type))) return 1;
     if (connectionSize !== null && CONNECTION.sizedFields!.includes(field.name)) return connectionSize;
     if (price?.slicingArguments && !price.sizedFields) return this.sliced(field, price, nodes);
+    if (price?.sizedByListArgument) return this.listLength(price.sizedByListArgument, nodes);
     return price?.assumedSize ?? DEFAULT_PAGE_SIZE;
+  }
+
+  /** The length of a list argument (a literal, or a variable as sent); the longest given. */
+  private listLength(name: string, nodes: readonly FieldNode[]): number {
+    let size = 0;
+    for (const node of nodes) {
+      const argument = node.arguments?.find((each) => each.name.value === name);
+      if (!argument) continue;
+      if (argument.value.kind === Kind.LIST) size = Math.max(size, argument.value.values.length);
+      else if (argument.value.kind === Kind.VARIABLE) {
+        this.variablesUsed = true;
+        const value = this.variables[argument.value.name.value];
+        size = Math.max(size, Array.isArray(value) ? value.length : 1);
+      } else size = Math.max(size, 1);
+    }
+    return size;
   }
 
   /** The size slicing arguments ask for: the largest given, else the default; at most maxSize. */
