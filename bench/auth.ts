@@ -72,13 +72,13 @@ import {
   type JWK,
   type JWTPayload,
 } from "jose";
-import { createConnection, type Connection } from "mysql2/promise";
-import { createTestDatabase, startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
-import { runCli, runIngest, startTrailGraph, type Server } from "./children";
-import { BENCH_BUFFER_POOL_MB, describePeaks, readFacts } from "./harness";
+import { startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
+import { runCli, startTrailGraph, type Server } from "./children";
+import { buildDataset, listOf, positive, wholeOrZero, withConnection } from "./dataset";
+import { BENCH_BUFFER_POOL_MB, readFacts } from "./harness";
 import { cpuSeconds, quantile } from "./load";
 import { OPERATIONS, requestBodies, variableSets, type OpKey, type Variables } from "./operations";
-import { packageVersion, ROOT, trailgraph } from "./trailgraph";
+import { packageVersion, ROOT } from "./trailgraph";
 
 /**
  * What the in-process measurement uses of dist/src/auth (typed here: the sources' types pull in
@@ -201,25 +201,6 @@ interface CheckReport {
 
 const GRAPHQL_ERRORS = /"errors":\s*\[/;
 
-function positive(flag: string, value: string): number {
-  const parsed = Number(value.replace(/_/g, ""));
-  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new Error(`${flag} must be a positive whole number`);
-  return parsed;
-}
-
-function wholeOrZero(flag: string, value: string): number {
-  const parsed = Number(value.replace(/_/g, ""));
-  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new Error(`${flag} must be 0 or a positive whole number`);
-  return parsed;
-}
-
-function listOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
-  const parts = value.split(",").map((part) => part.trim());
-  const bad = parts.find((part) => !(allowed as readonly string[]).includes(part));
-  if (bad !== undefined || parts.length === 0) throw new Error(`${flag} takes some of ${allowed.join(",")}`);
-  return [...new Set(parts as T[])];
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const { values } = parseArgs({
@@ -290,7 +271,7 @@ async function main(): Promise<void> {
         throwaway = await startThrowawayMysql({ bufferPoolMb: BENCH_BUFFER_POOL_MB });
         serverUrl = throwaway.url;
       }
-      const built = await buildDataset(serverUrl, runId, generate, work, keep, log);
+      const built = await buildDataset(serverUrl, `${runId}_auth`, generate, work, keep, log);
       if (!keep) cleanups.push(built.drop);
       databaseUrl = built.url;
       dataset = built.figures;
@@ -492,102 +473,6 @@ async function main(): Promise<void> {
       await cleanup().catch((error: unknown) => log(`cleanup: ${String(error)}`));
     if (throwaway) await throwaway.stop();
   }
-}
-
-/** The dataset as `npm run bench` makes it: generated OSS files, `trailgraph ingest`, ANALYZE, settled. */
-async function buildDataset(
-  serverUrl: string,
-  runId: string,
-  generate: { events: number; accounts: number; seed: number; days: number },
-  work: string,
-  keep: boolean,
-  log: (line: string) => void,
-): Promise<{ url: string; drop(): Promise<void>; figures: Record<string, unknown> }> {
-  const label = generate.events.toLocaleString("en-US");
-  log(`generating ${label} events (${generate.accounts} accounts, seed ${generate.seed}, ${generate.days} days)`);
-  const datasetDir = join(work, "dataset");
-  let began = performance.now();
-  const written = await trailgraph.ossWriter().writeGenerated({ ...generate, out: datasetDir, format: "oss" });
-  const generateSeconds = (performance.now() - began) / 1000;
-  log(`${written.files} files, ${(written.bytes / 1e6).toFixed(1)} MB, in ${generateSeconds.toFixed(1)} s`);
-  const db = await createTestDatabase(serverUrl, `tg_bench_${runId}_auth_${generate.events}`);
-  try {
-    await runCli(["migrate"], db.url);
-    log(`trailgraph ingest --json <folder>`);
-    began = performance.now();
-    const ingested = await runIngest([datasetDir], db.url);
-    const rejected =
-      typeof ingested.summary.rejected === "number" ? ingested.summary.rejected : ingested.summary.rejected.length;
-    if (rejected > 0 || ingested.summary.inserted !== generate.events)
-      throw new Error(`trailgraph ingest stored ${ingested.summary.inserted} of ${generate.events} events`);
-    const eventsPerSecond = ingested.summary.inserted / (ingested.summary.elapsedMs / 1000);
-    log(`${Math.round(eventsPerSecond)} events/s, peak RSS ${describePeaks(ingested.processes)}`);
-    await withConnection(db.url, (c) =>
-      c.query(
-        "ANALYZE TABLE events, event_resources, event_orders, orders, order_items, resources, identities, accounts",
-      ),
-    );
-    const settled = await settle(db.url);
-    log(`database settled in ${settled.seconds.toFixed(0)} s${settled.settled ? "" : " (stopped waiting)"}`);
-    if (!keep) rmSync(datasetDir, { recursive: true, force: true });
-    return {
-      url: db.url,
-      drop: db.drop,
-      figures: {
-        events: generate.events,
-        files: written.files,
-        bytes: written.bytes,
-        generateSeconds,
-        ingestEventsPerSecond: eventsPerSecond,
-        settle: settled,
-      },
-    };
-  } catch (error) {
-    if (!keep) await db.drop();
-    throw error;
-  }
-}
-
-async function withConnection<T>(url: string, use: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await createConnection({ uri: url, connectTimeout: 10_000 });
-  try {
-    return await use(connection);
-  } finally {
-    await connection.end();
-  }
-}
-
-/**
- * Waits (at most 120 s) until the database server has written the ingest's dirty pages and
- * purged its undo history, as `npm run bench` does, so that the load measures reads.
- */
-async function settle(url: string): Promise<{ seconds: number; settled: boolean }> {
-  return withConnection(url, async (c) => {
-    const began = performance.now();
-    const [[before]] = (await c.query("SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS pct")) as unknown as [
-      Array<{ pct: number }>,
-    ];
-    const lowered = await c.query("SET GLOBAL innodb_max_dirty_pages_pct = 0").then(
-      () => true,
-      () => false,
-    );
-    let settled = false;
-    try {
-      while (performance.now() - began < 120_000) {
-        const [rows] = (await c.query(
-          "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_history_list_length')",
-        )) as unknown as [Array<{ Value: string }>];
-        if (rows.every((row) => Number(row.Value) <= 100)) {
-          settled = true;
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-    } finally {
-      if (lowered) await c.query("SET GLOBAL innodb_max_dirty_pages_pct = ?", [before.pct]);
-    }
-    return { seconds: (performance.now() - began) / 1000, settled };
-  });
 }
 
 /** The account that owns each event of operation b's variables (null: none). */

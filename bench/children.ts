@@ -248,7 +248,18 @@ export function serveNodeFlags(): string[] {
  */
 export async function startTrailGraph(
   databaseUrl: string,
-  { nodeArgs = [], cli = CLI, workers = 1 }: { nodeArgs?: string[]; cli?: string; workers?: number } = {},
+  {
+    nodeArgs = [],
+    cli = CLI,
+    workers = 1,
+    env = {},
+  }: {
+    nodeArgs?: string[];
+    cli?: string;
+    workers?: number;
+    /** Over the server's environment (e.g. the per-client budget back on). */
+    env?: Record<string, string | undefined>;
+  } = {},
 ): Promise<Server> {
   const port = await freePort();
   return startServer(
@@ -273,6 +284,7 @@ export async function startTrailGraph(
       TRAILGRAPH_LOG_REQUESTS: "off",
       TRAILGRAPH_COST_PER_SECOND: "off",
       TRAILGRAPH_COST_BURST: undefined,
+      ...env,
     }),
     /GraphQL API at http:\/\/127\.0\.0\.1:(\d+)/,
     "/graphql",

@@ -41,6 +41,7 @@ import { composeSupergraph, fetchSubgraphSdl } from "../examples/supergraph/comp
 import { startCmdbProcess, startGateway, type RunningChild } from "../examples/supergraph/processes";
 import { createTestDatabase, startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
 import { runCli, runIngest, startTrailGraph, type Server } from "./children";
+import { positive } from "./dataset";
 import { BENCH_BUFFER_POOL_MB } from "./harness";
 import { cpuSeconds, runAlternating, runLoad, type LoadResult } from "./load";
 import { packageVersion, ROOT, trailgraph } from "./trailgraph";
@@ -78,12 +79,6 @@ async function post(url: string, query: string, variables: Record<string, unknow
     throw new Error(`${url} answered ${response.status}: ${JSON.stringify(body.errors ?? body).slice(0, 1000)}`);
   }
   return body.data;
-}
-
-function positive(flag: string, value: string): number {
-  const parsed = Number(value);
-  if (!(parsed > 0) || !Number.isSafeInteger(parsed)) throw new Error(`${flag} must be a positive whole number`);
-  return parsed;
 }
 
 async function main(): Promise<void> {

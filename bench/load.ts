@@ -88,6 +88,8 @@ export interface LoadTarget {
   measured?: Measured;
   /** This target's request bodies, when they differ from the step's (another dataset's variables). */
   bodies?: readonly string[];
+  /** Headers sent with every request besides the content type (a credential). */
+  headers?: Record<string, string>;
 }
 
 /** What the slices of one target add up to. */
@@ -112,8 +114,9 @@ export async function runLoad(
   connections: number,
   seconds: number,
   measured: Measured = {},
+  headers?: Record<string, string>,
 ): Promise<LoadResult> {
-  const [result] = await runAlternating([{ url, measured }], bodies, connections, seconds, 1);
+  const [result] = await runAlternating([{ url, measured, headers }], bodies, connections, seconds, 1);
   return result;
 }
 
@@ -175,7 +178,7 @@ async function loadSlice(
         // can take seconds (autocannon's default timeout is 10 s).
         timeout: 120,
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...target.headers },
         requests: [
           {
             setupRequest: (request) => ({ ...request, body: bodies[tally.next++ % bodies.length] }),
