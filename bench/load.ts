@@ -88,6 +88,8 @@ export interface LoadTarget {
   measured?: Measured;
   /** This target's request bodies, when they differ from the step's (another dataset's variables). */
   bodies?: readonly string[];
+  /** More request headers (Accept-Encoding, say). */
+  headers?: Record<string, string>;
 }
 
 /** What the slices of one target add up to. */
@@ -175,7 +177,7 @@ async function loadSlice(
         // can take seconds (autocannon's default timeout is 10 s).
         timeout: 120,
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...target.headers },
         requests: [
           {
             setupRequest: (request) => ({ ...request, body: bodies[tally.next++ % bodies.length] }),
