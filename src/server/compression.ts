@@ -5,6 +5,13 @@ import { SettingsError } from "../auth/settings";
 
 /** Answers smaller than this go plain: compressing them saves less than it costs. */
 export const COMPRESSION_THRESHOLD = 1024;
+/**
+ * Answers up to this size are compressed in one synchronous call; larger ones through a zlib
+ * stream on libuv's pool. The stream's setup costs more than compressing a page of 50 events
+ * (13 KB: about 0.1 ms), so the plugin's default for a 2-core host (8 KiB) halved req/s there
+ * (bench/metrics.ts); 64 KiB blocks the event loop for well under a millisecond.
+ */
+const SYNC_LIMIT = 64 * 1024;
 /** brotli's default quality (11) takes tens of ms per page; 4 compresses about as well as gzip, faster. */
 const BROTLI_QUALITY = 4;
 
@@ -28,6 +35,7 @@ export async function registerCompression(app: FastifyInstance): Promise<void> {
     globalDecompression: false,
     encodings: ["br", "gzip"],
     threshold: COMPRESSION_THRESHOLD,
+    syncThreshold: SYNC_LIMIT,
     brotliOptions: { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY } },
   });
 }
