@@ -84,9 +84,10 @@ export type IngestObserver = (summary: IngestSummary, newestEventMs: number | nu
 // the CLI has no endpoint to show them, so it registers nothing.
 const observers = new WeakMap<DataSource, IngestObserver>();
 
-/** Has `observer` told of every ingest into `dataSource` that finishes. */
-export function observeIngests(dataSource: DataSource, observer: IngestObserver): void {
-  observers.set(dataSource, observer);
+/** Has `observer` told of every ingest into `dataSource` that finishes (`false`: no longer). */
+export function observeIngests(dataSource: DataSource, observer: IngestObserver, on = true): void {
+  if (on) observers.set(dataSource, observer);
+  else if (observers.get(dataSource) === observer) observers.delete(dataSource);
 }
 
 const TEXT_LIMIT = 16 * 1024;

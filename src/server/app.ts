@@ -246,6 +246,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       metrics.responded(request, reply);
       done();
     });
+    app.addHook("onClose", (_instance, done) => {
+      metrics.detach();
+      done();
+    });
   }
 
   if (logging) {

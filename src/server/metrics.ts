@@ -85,6 +85,8 @@ export class Metrics {
   private readonly refusals: Counter<"reason">;
   private readonly sqlSeconds: Histogram;
   private readonly ingest: Record<"read" | "inserted" | "rejected" | "duplicates" | "files", Counter>;
+  /** Stops timing the DataSource's reads and counting its ingests (the app closes). */
+  readonly detach: () => void;
   /** The newest event time ingested by this process, ms; null before the first. */
   private newestEventMs: number | null = null;
 
@@ -134,7 +136,8 @@ export class Metrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    if (counter) counter.onRead = (ms) => this.sqlSeconds.observe(ms / 1000);
+    const onRead = (ms: number) => this.sqlSeconds.observe(ms / 1000);
+    if (counter) counter.onRead = onRead;
 
     const pool = () => this.pool();
     new Gauge({
@@ -177,7 +180,13 @@ export class Metrics {
         this.set(ms === null ? Infinity : (Date.now() - ms) / 1000);
       },
     });
-    observeIngests(dataSource, (summary, newestEventMs) => this.ingested(summary, newestEventMs));
+    const observer = (summary: IngestSummary, newestEventMs: number | null) => this.ingested(summary, newestEventMs);
+    observeIngests(dataSource, observer);
+    // The DataSource outlives the app (tests open several apps on one store): stop watching it.
+    this.detach = () => {
+      if (counter?.onRead === onRead) counter.onRead = null;
+      observeIngests(dataSource, observer, false);
+    };
 
     collectDefaultMetrics({ register: this.registry });
     // Under `serve --workers N` the primary asks every worker's registry (src/server/workers.ts).

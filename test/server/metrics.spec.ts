@@ -12,6 +12,7 @@ import type { GraphQLSchema } from "graphql";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authSettings, OPEN } from "../../src/auth/settings";
+import { statementCounter } from "../../src/db/datasource";
 import { buildTrailGraphSchema } from "../../src/schema/build";
 import { createApp, type AppOptions } from "../../src/server/app";
 import { costLimitSettings } from "../../src/server/cost-limits";
@@ -260,6 +261,18 @@ describe.each(storesUnderTest())("GET /metrics ($kind)", ({ kind, available }) =
     // Off: no endpoint.
     const off = await app({ metrics: { enabled: false, token: null } });
     expect((await off.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(404);
+  });
+
+  it.skipIf(!available)("a closed app no longer times its store's reads (the store outlives it)", async () => {
+    const server = await createApp({
+      dataSource: store.dataSource,
+      schema,
+      auth: OPEN,
+      metrics: { enabled: true, token: null },
+    });
+    expect(statementCounter(store.dataSource).onRead).toEqual(expect.any(Function));
+    await server.close();
+    expect(statementCounter(store.dataSource).onRead).toBeNull();
   });
 
   it.skipIf(!available)(
