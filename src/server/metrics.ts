@@ -5,7 +5,6 @@ import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, R
 import type { DataSource } from "typeorm";
 import { AuthError, type Authenticator } from "../auth/credentials";
 import { SettingsError } from "../auth/settings";
-import { statementCounter } from "../db/datasource";
 import { StatementCounter } from "../db/statement-counter";
 import { observeIngests, type IngestSummary } from "../ingest/ingest";
 
@@ -117,7 +116,7 @@ export class Metrics {
     // Every reason from zero, so that a rate() sees the first refusal.
     for (const reason of REFUSAL_CODES) this.refusals.inc({ reason }, 0);
 
-    const counter = dataSource.logger instanceof StatementCounter ? statementCounter(dataSource) : null;
+    const counter = dataSource.logger instanceof StatementCounter ? dataSource.logger : null;
     let counted = 0;
     new Counter({
       name: "trailgraph_sql_statements_total",

@@ -17,7 +17,7 @@ import { buildTrailGraphSchema } from "../../src/schema/build";
 import { createApp, type AppOptions } from "../../src/server/app";
 import { costLimitSettings } from "../../src/server/cost-limits";
 import { MAX_OPERATION_LABELS, metricsSettings } from "../../src/server/metrics";
-import { requireBuiltCli, serve } from "../support/cli";
+import { requireBuiltCli, runCli, serve } from "../support/cli";
 import { jsonLines, samples } from "../support/delivery";
 import { buildEvent } from "../support/event-builder";
 import { openTestStore, type TestStore } from "../support/harness";
@@ -344,6 +344,23 @@ describe.skipIf(process.platform !== "linux")("GET /metrics under serve --worker
     dir = await mkdtemp(join(tmpdir(), "trailgraph-metrics-"));
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it("serve refuses a bad TRAILGRAPH_METRICS, TRAILGRAPH_METRICS_TOKEN or TRAILGRAPH_COMPRESSION, naming it", async () => {
+    for (const [env, message] of [
+      [{ TRAILGRAPH_METRICS: "maybe" }, "TRAILGRAPH_METRICS 'maybe' is neither on nor off."],
+      [{ TRAILGRAPH_METRICS_TOKEN: "short" }, "TRAILGRAPH_METRICS_TOKEN is shorter than 16 characters"],
+      [{ TRAILGRAPH_COMPRESSION: "fast" }, "TRAILGRAPH_COMPRESSION 'fast' is neither on nor off."],
+    ] as const) {
+      const run = await runCli(["serve", "--port", "0", "--workers", "2"], {
+        cwd: dir,
+        databaseUrl: `sqlite:${join(dir, "refused.sqlite")}`,
+        env,
+      });
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).not.toContain("GraphQL API at");
+    }
+  });
 
   it("any worker answers the whole service's figures", async () => {
     const server = await serve({
