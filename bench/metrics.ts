@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/metrics.ts [-- flags]`: what GET /metrics' bookkeeping and compressed answers
+ * `npm run bench:metrics [-- flags]`: what GET /metrics' bookkeeping and compressed answers
  * cost on the request path. One SQLite store holding the bundled samples (67 events); one
  * `trailgraph serve` process per variant, all on that store:
  *
@@ -8,11 +8,11 @@
  *   on         metrics and compression on; the client sends `Accept-Encoding: gzip, br` (br wins)
  *   on-gzip    the same server; the client sends `Accept-Encoding: gzip`
  *
- * Two operations: a page of 50 events (about 6 KB of JSON, compressed) and a small query (one
+ * Two operations: a page of 50 events (13 KB of JSON: compressed) and a small query (one
  * total, below the 1 KiB threshold: never compressed). Per operation, load at --connections in
  * turns of --slice-seconds, each turn every variant once (bench/load.ts runAlternating), so
  * that whatever else the machine does falls on every variant alike. Figures: req/s, p50/p99 and
- * the server process's CPU per request. Needs `npm run build`.
+ * the server process's CPU per request. Needs `npm run build` (the script runs it).
  *
  *   --connections 8  --slices 4  --slice-seconds 2  --warmup 2
  */
