@@ -88,7 +88,7 @@ export interface LoadTarget {
   measured?: Measured;
   /** This target's request bodies, when they differ from the step's (another dataset's variables). */
   bodies?: readonly string[];
-  /** Headers sent with every request besides the content type (a credential). */
+  /** Headers sent with every request besides the content type (a credential, Accept-Encoding). */
   headers?: Record<string, string>;
 }
 

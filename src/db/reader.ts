@@ -1,5 +1,6 @@
 import { QueryFailedError, type DataSource } from "typeorm";
 import type { QueryFn } from "./lists";
+import { StatementCounter } from "./statement-counter";
 
 type Row = Record<string, unknown>;
 
@@ -60,6 +61,7 @@ export function readerOf(dataSource: DataSource): QueryFn {
 
 function mysqlReader(dataSource: DataSource): QueryFn {
   const logger = dataSource.logger;
+  const timed = logger instanceof StatementCounter ? logger : null;
   const extra = (dataSource.options as { extra?: { maxPreparedStatements?: number } }).extra;
   const prepared = (extra?.maxPreparedStatements ?? 0) > 0;
   let unpreparedUntil = 0;
@@ -68,8 +70,10 @@ function mysqlReader(dataSource: DataSource): QueryFn {
     const pool = (dataSource.driver as unknown as { pool?: MysqlPool }).pool;
     if (!pool) return dataSource.query(text, params);
     logger.logQuery(text, params);
+    const started = performance.now();
     return new Promise((resolve, reject) => {
       const done: MysqlCallback = (error, rows) => {
+        timed?.onRead?.(performance.now() - started);
         if (error) {
           logger.logQueryError(error, text, params);
           reject(new QueryFailedError(text, params, error));
@@ -97,6 +101,7 @@ function mysqlReader(dataSource: DataSource): QueryFn {
 
 function sqliteReader(dataSource: DataSource): QueryFn {
   const logger = dataSource.logger;
+  const timed = logger instanceof StatementCounter ? logger : null;
   const statements = new Map<string, SqliteStatement>();
   let connection: SqliteDatabase | undefined;
   return async (text, params) => {
@@ -107,6 +112,7 @@ function sqliteReader(dataSource: DataSource): QueryFn {
       connection = database;
     }
     logger.logQuery(text, params);
+    const started = performance.now();
     try {
       let statement = statements.get(text);
       if (!statement) {
@@ -119,6 +125,8 @@ function sqliteReader(dataSource: DataSource): QueryFn {
     } catch (error) {
       logger.logQueryError(error as Error, text, params);
       throw new QueryFailedError(text, params, error as Error);
+    } finally {
+      timed?.onRead?.(performance.now() - started);
     }
   };
 }

@@ -7,6 +7,8 @@ import type { Logger, QueryRunner } from "typeorm";
  */
 export class StatementCounter implements Logger {
   count = 0;
+  /** Told each read side statement's time, ms (src/db/reader.ts): the metrics' histogram, when there is one. */
+  onRead: ((ms: number) => void) | null = null;
   private readonly echo = process.env.TRAILGRAPH_LOG_SQL === "1";
 
   /** @param schemaMessages print migration and schema messages (the TypeORM CLI's output). */

@@ -77,6 +77,19 @@ export interface IngestOptions {
   accept?: (event: NormalizedEvent) => string | null;
 }
 
+/** Told each finished ingest's summary and the newest event time it accepted (ms; null: none). */
+export type IngestObserver = (summary: IngestSummary, newestEventMs: number | null) => void;
+
+// The server's metrics (src/server/metrics.ts) watch the ingests into their app's DataSource;
+// the CLI has no endpoint to show them, so it registers nothing.
+const observers = new WeakMap<DataSource, IngestObserver>();
+
+/** Has `observer` told of every ingest into `dataSource` that finishes (`false`: no longer). */
+export function observeIngests(dataSource: DataSource, observer: IngestObserver, on = true): void {
+  if (on) observers.set(dataSource, observer);
+  else if (observers.get(dataSource) === observer) observers.delete(dataSource);
+}
+
 const TEXT_LIMIT = 16 * 1024;
 /**
  * A batch is written once it holds this many bytes of event JSON, whatever its count: one
@@ -108,6 +121,7 @@ export async function ingest(
   let files: CompletedFile[] = [];
   let bytesBefore = 0;
   let current: EventSource | null = null;
+  let newestEventMs: number | null = null;
   const progress = () =>
     options.onProgress?.({
       // The source being read is not done yet.
@@ -174,6 +188,8 @@ export async function ingest(
             const unstorable = writer.unstorable(event) ?? options.accept?.(event) ?? null;
             if (unstorable !== null) throw new RejectedRecord(unstorable);
             batch.push(event);
+            const eventMs = event.eventTime.getTime();
+            if (newestEventMs === null || eventMs > newestEventMs) newestEventMs = eventMs;
             batchBytes += event.payload.rawText.length;
           } catch (error) {
             if (!(error instanceof RejectedRecord)) throw error;
@@ -202,6 +218,7 @@ export async function ingest(
   summary.bytes = bytesBefore;
   summary.elapsedMs = Date.now() - started;
   summary.eventsPerSecond = Math.round(summary.read / Math.max(summary.elapsedMs / 1000, 0.001));
+  observers.get(dataSource)?.(summary, newestEventMs);
   return summary;
 }
 

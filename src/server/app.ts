@@ -21,19 +21,28 @@ import {
   refusalResponse,
   type CostLimitSettings,
 } from "./cost-limits";
+import { compressionSetting, registerCompression } from "./compression";
 import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
+import { Metrics, metricsSettings, registerMetricsRoute, type MetricsSettings } from "./metrics";
 import { operationSettings, trustedDocumentsPlugin, type OperationSettings } from "./operations";
 
 export interface AppOptions {
   dataSource: DataSource;
   schema: GraphQLSchema;
   /**
-   * Log one line per request (subject, operation, status, duration) through Fastify's logger:
-   * `true` to stdout, or a stream (the CLI turns it on; tests keep it off).
+   * Fastify's logger (errors with their stack, and one line per request: subject, operation,
+   * status, duration): `true` to stdout, or a stream and/or a level (the CLI turns it on;
+   * tests keep it off).
    */
-  logger?: boolean | { stream: NodeJS.WritableStream; level?: string };
+  logger?: boolean | { stream?: NodeJS.WritableStream; level?: string };
+  /** With a logger: one line per request (true), or only errors and warnings (false). */
+  logRequests?: boolean;
+  /** GET /metrics; by default from TRAILGRAPH_METRICS and TRAILGRAPH_METRICS_TOKEN (src/server/metrics.ts). */
+  metrics?: MetricsSettings;
+  /** Compressed answers for clients that ask; by default from TRAILGRAPH_COMPRESSION (src/server/compression.ts). */
+  compression?: boolean;
   /**
    * Who may read what: JWT and API key settings; by default from the environment
    * (src/auth/settings.ts). Without JWT or API keys every request reads every account.
@@ -79,7 +88,7 @@ const QUIET_LOGGER = {
  * GraphiQL for browsers on GET /graphql, and /health for load balancers.
  */
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
-  const logging = options.logger !== undefined && options.logger !== false;
+  const logging = options.logger !== undefined && options.logger !== false && options.logRequests !== false;
   // The request log is the one line written below, not Fastify's two per request.
   const app = Fastify({
     // Request IDs that mean one request whatever the process: a client quotes it, the log has it.
@@ -106,6 +115,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       .header("content-type", "application/json; charset=utf-8")
       .send(JSON.stringify({ errors: [{ message, extensions: { code: request.errorCode, requestId: request.id } }] }));
   });
+  if (options.compression ?? compressionSetting()) await registerCompression(app);
+  const metricSettings = options.metrics ?? metricsSettings();
+  const metrics = metricSettings.enabled ? new Metrics(options.dataSource) : null;
   const authenticator = new Authenticator(options.auth ?? authSettings(), {
     onError: (message) => app.log.error(message),
     apiKeyCheckIntervalMs: options.apiKeyCheckIntervalMs,
@@ -144,11 +156,11 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       compiledExecutionPlugin(options.schema),
       // Internal errors reach clients as a request ID, their details the log.
       internalErrorsPlugin(requests),
-      ...(logging ? [requestLogPlugin(requests)] : []),
+      ...(logging || metrics ? [requestLogPlugin(requests, metrics)] : []),
     ],
     // Apollo's own messages (such as "Enabling inline tracing for this subgraph") go to the
     // request log when there is one; otherwise only its warnings and errors, to stderr.
-    logger: logging ? app.log : QUIET_LOGGER,
+    logger: options.logger ? app.log : QUIET_LOGGER,
     // Compact JSON: the default pretty-prints every response.
     stringifyResult: (result) => JSON.stringify(result),
   });
@@ -227,6 +239,18 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.send({ status: "ok" });
   });
   app.get("/", async (_request, reply) => reply.redirect(GRAPHQL_PATH));
+  if (metrics) {
+    registerMetricsRoute(app, metrics, { token: metricSettings.token, authenticator, refuse: sendAuthError });
+    // Whether or not there is a request log; a callback hook, not an async one: every request runs it.
+    app.addHook("onResponse", (request, reply, done) => {
+      metrics.responded(request, reply);
+      done();
+    });
+    app.addHook("onClose", (_instance, done) => {
+      metrics.detach();
+      done();
+    });
+  }
 
   if (logging) {
     app.addHook("onResponse", async (request, reply) => {
@@ -307,7 +331,10 @@ function internalErrorsPlugin(requests: WeakMap<Context["store"], FastifyRequest
  * Records for the request log what Apollo Server knows of each request: the operation's name,
  * its cost (answered in `extensions.cost`, or by a refusal), and the code of the first error.
  */
-function requestLogPlugin(requests: WeakMap<Context["store"], FastifyRequest>): ApolloServerPlugin<Context> {
+function requestLogPlugin(
+  requests: WeakMap<Context["store"], FastifyRequest>,
+  metrics: Metrics | null,
+): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
@@ -319,6 +346,7 @@ function requestLogPlugin(requests: WeakMap<Context["store"], FastifyRequest>): 
           const request = contextValue ? requests.get(contextValue.store) : undefined;
           if (!request) return;
           const result = response.body.kind === "single" ? response.body.singleResult : null;
+          if (metrics && result?.errors) metrics.errorsAnswered(result.errors);
           const answered = (result?.extensions?.cost as { requested?: unknown } | undefined)?.requested;
           const refused = errors?.[0]?.extensions?.cost;
           const cost = typeof answered === "number" ? answered : typeof refused === "number" ? refused : null;

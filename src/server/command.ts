@@ -12,7 +12,9 @@ import { storeConfig } from "../db/datasource";
 import { loadSamplesIfEmpty, openStore } from "../db/open";
 import { UsageError } from "../usage-error";
 import { corsOn, corsSettings, describeCors, type CorsSettings } from "./cors";
+import { compressionSetting } from "./compression";
 import { costLimitSettings, describeCostLimits, type CostLimitSettings } from "./cost-limits";
+import { metricsSettings, type MetricsSettings } from "./metrics";
 import { operationSettings, type OperationSettings } from "./operations";
 import { ingestSettings } from "./ingest-route";
 import { runWorkers, workerCount } from "./workers";
@@ -63,6 +65,9 @@ export async function serveCommand(args: string[], log: (message: string) => voi
   const cost = costLimitSettings();
   const ingestOn = ingestSettings().token !== null || authOn;
   const logRequests = requestLogging();
+  const logLevel = logLevelSetting();
+  const metrics = metricsSettings();
+  const compression = compressionSetting();
   const announce = (shown: string, processes: string) => {
     log(`GraphQL API at http://${shown}/graphql (open it in a browser for GraphiQL)${processes}`);
     if (authOn) log(describeAuthentication(auth));
@@ -77,9 +82,14 @@ export async function serveCommand(args: string[], log: (message: string) => voi
         ? `POST http://${shown}/ingest is on`
         : "POST /ingest is off (set TRAILGRAPH_INGEST_TOKEN, or turn authentication on)",
     );
+    if (metrics.enabled) {
+      const who = metrics.token ? "the metrics token" : null;
+      const readers = authOn ? [who, "credentials for every account"] : ["anyone who reaches the port"];
+      log(`GET http://${shown}/metrics is on: readable by ${readers.filter((r) => r !== null).join(" or ")}`);
+    }
   };
 
-  const common = { port, host, log, auth, logRequests, operations, cors, cost };
+  const common = { port, host, log, auth, logRequests, logLevel, metrics, compression, operations, cors, cost };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
   if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
   if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
@@ -104,6 +114,17 @@ async function prepareStore(migrate: boolean | undefined, log: (message: string)
   return store;
 }
 
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"];
+
+/** TRAILGRAPH_LOG_LEVEL: the least severe level logged (pino's names), default info. */
+function logLevelSetting(): string {
+  const value = process.env.TRAILGRAPH_LOG_LEVEL?.trim().toLowerCase() || "info";
+  if (LOG_LEVELS.includes(value)) return value;
+  throw new SettingsError(
+    `TRAILGRAPH_LOG_LEVEL '${process.env.TRAILGRAPH_LOG_LEVEL}' is not one of ${LOG_LEVELS.join(", ")}.`,
+  );
+}
+
 /** TRAILGRAPH_LOG_REQUESTS: one JSON line per request on stdout, unless `off`. */
 function requestLogging(): boolean {
   const value = process.env.TRAILGRAPH_LOG_REQUESTS?.trim().toLowerCase() ?? "";
@@ -118,6 +139,12 @@ interface ServeOptions {
   auth: AuthSettings;
   /** One log line per request (stdout). */
   logRequests: boolean;
+  /** The least severe level logged. */
+  logLevel: string;
+  /** GET /metrics. */
+  metrics: MetricsSettings;
+  /** Compressed answers for clients that ask. */
+  compression: boolean;
   /** Introspection, field suggestions, trusted documents. */
   operations: OperationSettings;
   /** Which pages of other origins may call /graphql. */
@@ -139,6 +166,9 @@ async function serve({
   announce,
   auth,
   logRequests,
+  logLevel,
+  metrics,
+  compression,
   operations,
   cors,
   cost,
@@ -154,7 +184,11 @@ async function serve({
     operations,
     cors,
     cost,
-    logger: logRequests,
+    // Errors and warnings are logged whatever TRAILGRAPH_LOG_REQUESTS says.
+    logger: { level: logLevel },
+    logRequests,
+    metrics,
+    compression,
   });
   // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish
   // requests in flight, then close the store.

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import { UsageError } from "../usage-error";
+import { gatherWorkerMetrics } from "./metrics";
 
 /**
  * `--workers` / TRAILGRAPH_WORKERS: a whole number from 1 to 64, or `auto` for one per CPU the
@@ -73,6 +74,8 @@ export function runWorkers({ count, log, ready }: WorkersOptions): Promise<numbe
       log(`worker ${worker.process.pid} exited with ${how}: starting another`);
       cluster.fork();
     });
+    // A scrape of any worker answers the whole service's figures (src/server/metrics.ts).
+    gatherWorkerMetrics();
     process.once("SIGINT", () => stop(0));
     process.once("SIGTERM", () => stop(0));
     for (let i = 0; i < count; i++) cluster.fork();
