@@ -1,13 +1,26 @@
 import { QueryFailedError, type DataSource } from "typeorm";
+import { discardConnection, timeoutsOf } from "./datasource";
+import {
+  acquireTimeoutError,
+  databaseFault,
+  databaseFaultError,
+  DEFAULT_DATABASE_TIMEOUTS,
+  queryTimeoutError,
+} from "./faults";
 import type { QueryFn } from "./lists";
 
 type Row = Record<string, unknown>;
 
 type MysqlCallback = (error: (Error & { errno?: number }) | null, rows: unknown) => void;
 
-interface MysqlPool {
+interface MysqlConnection {
   query(sql: string, values: unknown[], callback: MysqlCallback): void;
   execute(sql: string, values: unknown[], callback: MysqlCallback): void;
+  release(): void;
+}
+
+interface MysqlPool {
+  getConnection(callback: (error: Error | null, connection: MysqlConnection) => void): void;
 }
 
 /** The server's limit on prepared statements (max_prepared_stmt_count, shared by every client) is reached. */
@@ -62,6 +75,7 @@ function mysqlReader(dataSource: DataSource): QueryFn {
   const logger = dataSource.logger;
   const extra = (dataSource.options as { extra?: { maxPreparedStatements?: number } }).extra;
   const prepared = (extra?.maxPreparedStatements ?? 0) > 0;
+  const timeouts = timeoutsOf(dataSource) ?? DEFAULT_DATABASE_TIMEOUTS;
   let unpreparedUntil = 0;
   const unsupported = new Set<string>();
   return (text, params) => {
@@ -69,27 +83,61 @@ function mysqlReader(dataSource: DataSource): QueryFn {
     if (!pool) return dataSource.query(text, params);
     logger.logQuery(text, params);
     return new Promise((resolve, reject) => {
-      const done: MysqlCallback = (error, rows) => {
+      let connection: MysqlConnection | null = null;
+      let finished = false;
+      // One timer bounds the wait for a pooled connection, then (re-armed) the statement.
+      let timer = setTimeout(() => finish(acquireTimeoutError(timeouts.acquireMs), null), timeouts.acquireMs);
+      const finish = (error: (Error & { errno?: number }) | null, rows: unknown) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        if (connection) {
+          // A connection whose statement got no answer (or that broke) is closed, never
+          // reused: its answer may still come, and the next statement would read it.
+          const fault = error && databaseFault(error);
+          if (fault === "unavailable") discardConnection(connection);
+          else connection.release();
+        }
         if (error) {
           logger.logQueryError(error, text, params);
-          reject(new QueryFailedError(text, params, error));
+          const fault = databaseFault(error);
+          reject(
+            fault
+              ? databaseFaultError(fault, new QueryFailedError(text, params, error))
+              : new QueryFailedError(text, params, error),
+          );
         } else {
           resolve(rows as Row[]);
         }
       };
-      const paused = unpreparedUntil !== 0 && Date.now() < unpreparedUntil;
-      if (!prepared || paused || unsupported.has(text)) return pool.query(text, params, done);
-      pool.execute(text, params, (error, rows) => {
-        if (error?.errno === ER_MAX_PREPARED_STMT_COUNT_REACHED) {
-          unpreparedUntil = Date.now() + UNPREPARED_PAUSE_MS;
-          return pool.query(text, params, done);
+      pool.getConnection((error, acquired) => {
+        if (finished) {
+          // Acquired after the wait was given up: back to the pool for the next statement.
+          acquired?.release();
+          return;
         }
-        if (error?.errno === ER_UNSUPPORTED_PS) {
-          if (unsupported.size >= MAX_UNSUPPORTED) unsupported.clear();
-          unsupported.add(text);
-          return pool.query(text, params, done);
+        if (error) return finish(error, null);
+        connection = acquired;
+        clearTimeout(timer);
+        timer = setTimeout(() => finish(queryTimeoutError(timeouts.queryMs), null), timeouts.queryMs);
+        try {
+          const paused = unpreparedUntil !== 0 && Date.now() < unpreparedUntil;
+          if (!prepared || paused || unsupported.has(text)) return acquired.query(text, params, finish);
+          acquired.execute(text, params, (executeError, rows) => {
+            if (executeError?.errno === ER_MAX_PREPARED_STMT_COUNT_REACHED) {
+              unpreparedUntil = Date.now() + UNPREPARED_PAUSE_MS;
+              return acquired.query(text, params, finish);
+            }
+            if (executeError?.errno === ER_UNSUPPORTED_PS) {
+              if (unsupported.size >= MAX_UNSUPPORTED) unsupported.clear();
+              unsupported.add(text);
+              return acquired.query(text, params, finish);
+            }
+            finish(executeError, rows);
+          });
+        } catch (thrown) {
+          finish(thrown as Error, null);
         }
-        done(error, rows);
       });
     });
   };
