@@ -36,8 +36,11 @@ export interface ThrowawayMysql {
   pause(): void;
   /** SIGCONT after pause(). */
   resume(): void;
-  /** Stops the server (SIGTERM, waits for its exit) and starts it again on the same data directory and port. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server (SIGTERM, waits for its exit) and starts it again on the same data
+   * directory and port, `downMs` later (connections are refused meanwhile).
+   */
+  restart(options?: { downMs?: number }): Promise<void>;
   /** SIGTERM the server, wait for it to exit, remove its temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -257,9 +260,10 @@ export async function startThrowawayMysql(opts: StartOptions = {}): Promise<Thro
       },
       pause: () => signal("SIGSTOP"),
       resume: () => signal("SIGCONT"),
-      async restart() {
+      async restart(options = {}) {
         if (current.running()) process.kill(current.pid, "SIGCONT");
         await current.shutdown();
+        if (options.downMs) await sleep(options.downMs);
         current = await launch(first.port);
       },
       stop: () =>
