@@ -1,4 +1,3 @@
-import { HeaderMap } from "@apollo/server";
 import { GraphQLError } from "graphql";
 import { SettingsError } from "../auth/settings";
 
@@ -157,7 +156,9 @@ export function databaseFaultError(fault: DatabaseFault, original: unknown): Gra
       { originalError, extensions: { code: "STATEMENT_TIMEOUT", http: { status: 504 } } as Record<string, unknown> },
     );
   }
-  const headers = new HeaderMap([["retry-after", String(RETRY_AFTER_SECONDS)]]);
+  // A Map with lower-case names is what Apollo Server takes for `http.headers` (its HeaderMap
+  // is one); importing @apollo/server here would load it into every CLI command.
+  const headers = new Map([["retry-after", String(RETRY_AFTER_SECONDS)]]);
   return new GraphQLError(`The database is unavailable; try again in ${RETRY_AFTER_SECONDS} seconds.`, {
     originalError,
     extensions: { code: "DATABASE_UNAVAILABLE", http: { status: 503, headers } } as Record<string, unknown>,
