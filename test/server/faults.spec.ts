@@ -174,9 +174,13 @@ describe.skipIf(!available)("database faults (own MariaDB, real sockets)", () =>
 
   it("a statement without an answer: its connection is closed, never handed out again", async () => {
     const pool = poolOf(dataSource);
-    // Warm: every statement below finds free connections.
-    expect((await query("{ events(first: 2) { totalCount } }")).status).toBe(200);
+    // Several connections open and free: each statement below takes one already open.
+    const held: PooledConnection[] = [];
+    for (let i = 0; i < 4; i++)
+      held.push(await new Promise((ok, fail) => pool.getConnection((e, c) => (e ? fail(e) : ok(c)))));
+    for (const connection of held) connection.release();
     const before = pool._allConnections.toArray();
+    expect(before.length).toBeGreaterThanOrEqual(4);
     server.pause();
     try {
       const started = Date.now();
@@ -194,6 +198,22 @@ describe.skipIf(!available)("database faults (own MariaDB, real sockets)", () =>
       server.resume();
     }
     expect((await query("{ events(first: 2) { totalCount } }")).status).toBe(200);
+  });
+
+  it("a new connection to a paused server fails at the connect timeout", async () => {
+    server.pause();
+    try {
+      const started = Date.now();
+      // TypeORM opens (and checks) its first connection as it initializes.
+      const error = await openStore(storeConfig(databaseUrl, { timeouts: TIMEOUTS }), { migrate: false }).catch(
+        (thrown: Error) => thrown,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/ETIMEDOUT/);
+      expect(Date.now() - started).toBeLessThan(TIMEOUTS.connectMs + 700);
+    } finally {
+      server.resume();
+    }
   });
 
   it("paused, then restarted under load: bounded failures with the documented codes, full recovery, every event once", async () => {
