@@ -21,6 +21,8 @@ interface MysqlConnection {
 
 interface MysqlPool {
   getConnection(callback: (error: Error | null, connection: MysqlConnection) => void): void;
+  /** mysql2's idle connections: with one there, getConnection hands it out without waiting. */
+  _freeConnections?: { length: number };
 }
 
 /** The server's limit on prepared statements (max_prepared_stmt_count, shared by every client) is reached. */
@@ -90,10 +92,13 @@ function mysqlReader(dataSource: DataSource): QueryFn {
     return new Promise((resolve, reject) => {
       let connection: MysqlConnection | null = null;
       let finished = false;
-      // A timer bounds the wait for a pooled connection (mysql2 has no such bound); another
-      // then bounds the statement, prepare included (mysql2's own `timeout` leaves the prepare
-      // of a prepared statement unbounded).
-      let timer = setTimeout(() => finish(acquireTimeoutError(timeouts.acquireMs), null), timeouts.acquireMs);
+      // A timer bounds the wait for a pooled connection (mysql2 has no such bound), unless an
+      // idle one is there to be handed out; another then bounds the statement, prepare
+      // included (mysql2's own `timeout` leaves the prepare of a prepared statement unbounded).
+      let timer: NodeJS.Timeout | undefined =
+        (pool._freeConnections?.length ?? 0) > 0
+          ? undefined
+          : setTimeout(() => finish(acquireTimeoutError(timeouts.acquireMs), null), timeouts.acquireMs);
       const finish = (error: (Error & { errno?: number }) | null, rows: unknown) => {
         if (finished) return;
         finished = true;
