@@ -9,8 +9,9 @@
  * for the sources it requires. The compiled dist/ormconfig.js needs no loader.
  */
 if (__filename.endsWith(".ts")) require("tsx/cjs");
-const { createDataSource, storeConfig } = require("./src/db/datasource");
+const { createDataSource, migrationConfig, storeConfig } = require("./src/db/datasource");
 
 module.exports = {
-  dataSource: createDataSource(storeConfig(process.env.DATABASE_URL, { schemaMessages: true })),
+  // Migrations run without the statement time limits.
+  dataSource: createDataSource(migrationConfig(storeConfig(process.env.DATABASE_URL, { schemaMessages: true }))),
 };

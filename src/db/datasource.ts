@@ -1,10 +1,11 @@
 import "reflect-metadata";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { DataSource, type DataSourceOptions } from "typeorm";
+import { DataSource, type DataSourceOptions, type QueryRunner } from "typeorm";
 import { ENTITIES } from "../entities";
 import { MYSQL_MIGRATIONS } from "../migrations/mysql";
 import { SQLITE_MIGRATIONS } from "../migrations/sqlite";
+import { databaseFault, databaseTimeouts, type DatabaseTimeouts } from "./faults";
 import { StatementCounter } from "./statement-counter";
 
 /** The embedded store used when DATABASE_URL is not set. */
@@ -19,6 +20,8 @@ export interface StoreConfig {
   /** A printable description with no password in it. */
   display: string;
   options: DataSourceOptions;
+  /** Bounds on waiting for a MySQL/MariaDB server (src/db/faults.ts); null for SQLite. */
+  timeouts: DatabaseTimeouts | null;
 }
 
 /**
@@ -29,17 +32,16 @@ export interface StoreConfig {
  */
 export function storeConfig(
   url: string | undefined = process.env.DATABASE_URL,
-  options: { schemaMessages?: boolean } = {},
+  options: { schemaMessages?: boolean; timeouts?: Partial<DatabaseTimeouts> } = {},
 ): StoreConfig {
-  const counter = new StatementCounter(options.schemaMessages);
   if (!url || url.trim() === "") {
-    return sqliteConfig(DEFAULT_SQLITE_PATH, true, counter);
+    return sqliteConfig(DEFAULT_SQLITE_PATH, true, new StatementCounter(options.schemaMessages));
   }
   const trimmed = url.trim();
   if (trimmed.startsWith("sqlite:")) {
     const path = trimmed.replace(/^sqlite:(\/\/)?/, "");
     if (path === "") throw new Error(`DATABASE_URL '${url}' names no SQLite file (use sqlite:<path>).`);
-    return sqliteConfig(path, false, counter);
+    return sqliteConfig(path, false, new StatementCounter(options.schemaMessages));
   }
   if (/^(mysql|mariadb):\/\//.test(trimmed)) {
     let parsed: URL;
@@ -53,10 +55,12 @@ export function storeConfig(
     }
     parsed.protocol = "mysql:";
     const statements = statementCache();
+    const timeouts = { ...databaseTimeouts(), ...options.timeouts };
     return {
       kind: "mysql",
       implicit: false,
       display: redact(parsed),
+      timeouts,
       options: {
         type: "mysql",
         url: parsed.toString(),
@@ -67,6 +71,14 @@ export function storeConfig(
         supportBigNumbers: true,
         bigNumberStrings: false,
         poolSize: Number(process.env.TRAILGRAPH_DB_POOL ?? 10),
+        // A server that is down or paused fails a request in a known time (src/db/faults.ts):
+        // opening a connection waits this long for the server's greeting, and every statement
+        // TypeORM runs (writes; reads bound themselves in src/db/reader.ts) this long for its
+        // answer. A statement that timed out leaves its connection waiting for an answer that
+        // may never come: DiscardingCounter closes it, so it is never handed out again.
+        connectTimeout: timeouts.connectMs,
+        enableQueryTimeout: true,
+        maxQueryExecutionTime: timeouts.writeMs,
         // Reads run as prepared statements, at most this many kept per connection (the
         // least recently used is closed): src/db/reader.ts. The server's limit counts every
         // client's (max_prepared_stmt_count, 16382 by default). 0: unprepared reads.
@@ -74,7 +86,7 @@ export function storeConfig(
         entities: ENTITIES,
         migrations: MYSQL_MIGRATIONS,
         migrationsTransactionMode: "each",
-        logger: counter,
+        logger: new DiscardingCounter(options.schemaMessages),
         logging: ["query", "error"],
       },
     };
@@ -104,6 +116,7 @@ function sqliteConfig(path: string, implicit: boolean, counter: StatementCounter
       logger: counter,
       logging: ["query", "error"],
     },
+    timeouts: null,
   };
 }
 
@@ -113,13 +126,99 @@ function redact(url: URL): string {
   return copy.toString();
 }
 
+/**
+ * The same store for migrations: no client-side statement timeout and no server-side
+ * statement limit, since cutting an ALTER TABLE of a large table halfway helps nobody.
+ */
+export function migrationConfig(config: StoreConfig): StoreConfig {
+  if (config.kind !== "mysql" || !config.timeouts) return config;
+  return {
+    ...config,
+    options: { ...config.options, enableQueryTimeout: false } as DataSourceOptions,
+    timeouts: { ...config.timeouts, statementMs: 0 },
+  };
+}
+
+const TIMEOUTS = new WeakMap<DataSource, DatabaseTimeouts>();
+
+/** The database timeouts of a DataSource built by createDataSource (null: SQLite, or built otherwise). */
+export function timeoutsOf(dataSource: DataSource): DatabaseTimeouts | null {
+  return TIMEOUTS.get(dataSource) ?? null;
+}
+
 /** Creates (without initializing) the DataSource for a store; makes the SQLite folder. */
 export function createDataSource(config: StoreConfig): DataSource {
   if (config.kind === "sqlite" && config.options.type === "better-sqlite3") {
     const file = config.options.database;
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
   }
-  return new DataSource(config.options);
+  const dataSource = new DataSource(config.options);
+  if (config.kind === "mysql" && config.timeouts) {
+    TIMEOUTS.set(dataSource, config.timeouts);
+    if (config.timeouts.statementMs > 0) limitStatements(dataSource, config.timeouts.statementMs);
+  }
+  return dataSource;
+}
+
+type PooledConnection = {
+  _isMariaDB?: boolean;
+  query(sql: string, callback: (error: Error | null) => void): void;
+};
+
+/**
+ * Sets the server's own limit on every statement of every connection the pool opens: MariaDB
+ * `max_statement_time` (seconds, fractional; every statement), MySQL 8 `MAX_EXECUTION_TIME`
+ * (milliseconds; SELECTs only). The server ends a statement past it with an error
+ * (STATEMENT_TIMEOUT to clients) and the connection stays usable, which a client-side timeout
+ * cannot offer. The SET is queued on the new connection ahead of the statement it was opened
+ * for, so no statement runs without it. The listener goes on the pool as mysql2 creates it:
+ * TypeORM opens its first connection before the pool is handed out.
+ */
+function limitStatements(dataSource: DataSource, ms: number): void {
+  const driver = dataSource.driver as unknown as { mysql: { createPool(options: unknown): NodeJS.EventEmitter } };
+  const mysql = driver.mysql;
+  const log = (error: Error | null) => {
+    if (error) dataSource.logger.log("warn", `could not set the statement time limit: ${error.message}`);
+  };
+  driver.mysql = Object.create(mysql, {
+    createPool: {
+      value: (options: unknown) => {
+        const pool = mysql.createPool(options);
+        pool.on("connection", (connection: PooledConnection) => {
+          connection.query(
+            connection._isMariaDB
+              ? `SET SESSION max_statement_time = ${ms / 1000}`
+              : `SET SESSION MAX_EXECUTION_TIME = ${ms}`,
+            log,
+          );
+        });
+        return pool;
+      },
+    },
+  });
+}
+
+/**
+ * The statement counter of a MySQL store, which also takes a connection out of use once a
+ * statement on it timed out or broke it: its answer may still come (or never), and the next
+ * statement would wait behind it or read it. TypeORM reports every failed statement here, with
+ * its QueryRunner, before it rolls back and releases the connection.
+ */
+class DiscardingCounter extends StatementCounter {
+  override logQueryError(error: string | Error, query: string, parameters?: unknown[], queryRunner?: QueryRunner) {
+    super.logQueryError(error, query, parameters, queryRunner);
+    if (typeof error === "string" || databaseFault(error) !== "unavailable") return;
+    const connection = (queryRunner as { databaseConnection?: unknown } | undefined)?.databaseConnection;
+    discardConnection(connection);
+  }
+}
+
+/** Closes a mysql2 pooled connection at once: out of the pool, its socket destroyed, its waiting statements failed. */
+export function discardConnection(connection: unknown): void {
+  const pooled = connection as { destroy?(): void; stream?: { destroy?(): void } } | null | undefined;
+  if (!pooled?.destroy) return;
+  pooled.destroy();
+  pooled.stream?.destroy?.();
 }
 
 /** The statement counter attached to a DataSource built by storeConfig. */

@@ -4,7 +4,7 @@ import type { DataSource } from "typeorm";
 import { ingest, type IngestSummary } from "../ingest/ingest";
 import { bufferSource } from "../ingest/sources";
 import { packageRoot } from "../paths";
-import { createDataSource, storeConfig, type StoreConfig } from "./datasource";
+import { createDataSource, migrationConfig, storeConfig, type StoreConfig } from "./datasource";
 
 /** The bundled sample events, shipped in the package. */
 export const SAMPLES_FILE = join(packageRoot(), "samples", "events.json");
@@ -34,7 +34,15 @@ export async function openStore(config: StoreConfig = storeConfig(), options: Op
     throw new Error(`Cannot connect to ${config.display}: ${(error as Error).message}`);
   }
   if (config.kind === "sqlite" || options.migrate) {
-    const applied = await dataSource.runMigrations({ transaction: "each" });
+    // MySQL: on a connection of their own, without the statement time limits.
+    const migrator = config.kind === "mysql" ? createDataSource(migrationConfig(config)) : dataSource;
+    let applied;
+    try {
+      if (migrator !== dataSource) await migrator.initialize();
+      applied = await migrator.runMigrations({ transaction: "each" });
+    } finally {
+      if (migrator !== dataSource && migrator.isInitialized) await migrator.destroy();
+    }
     for (const migration of applied) {
       // A migration that changes what is stored says what it changes.
       const description = (migration.instance as { description?: string } | undefined)?.description;

@@ -1,4 +1,12 @@
 import { QueryFailedError, type DataSource } from "typeorm";
+import { discardConnection, timeoutsOf } from "./datasource";
+import {
+  acquireTimeoutError,
+  databaseFault,
+  databaseFaultError,
+  DEFAULT_DATABASE_TIMEOUTS,
+  queryTimeoutError,
+} from "./faults";
 import type { QueryFn } from "./lists";
 import { StatementCounter } from "./statement-counter";
 
@@ -6,9 +14,16 @@ type Row = Record<string, unknown>;
 
 type MysqlCallback = (error: (Error & { errno?: number }) | null, rows: unknown) => void;
 
-interface MysqlPool {
+interface MysqlConnection {
   query(sql: string, values: unknown[], callback: MysqlCallback): void;
   execute(sql: string, values: unknown[], callback: MysqlCallback): void;
+  release(): void;
+}
+
+interface MysqlPool {
+  getConnection(callback: (error: Error | null, connection: MysqlConnection) => void): void;
+  /** mysql2's idle connections: with one there, getConnection hands it out without waiting. */
+  _freeConnections?: { length: number };
 }
 
 /** The server's limit on prepared statements (max_prepared_stmt_count, shared by every client) is reached. */
@@ -49,6 +64,11 @@ const readers = new WeakMap<DataSource, QueryFn>();
  * DataSource keeps a cache of them per connection (`extra.maxPreparedStatements`, see
  * src/db/datasource.ts): the server parses a statement once per connection instead of once
  * per request, which took 20-30 % off the database's CPU for the benchmark's operation c.
+ *
+ * Every MySQL read is bounded: waiting for a pooled connection by the acquire timeout, its
+ * statement by the query timeout (src/db/faults.ts). A database fault rejects with the
+ * GraphQLError clients get (DATABASE_UNAVAILABLE, STATEMENT_TIMEOUT), the driver's error kept
+ * as its originalError for the log.
  */
 export function readerOf(dataSource: DataSource): QueryFn {
   let reader = readers.get(dataSource);
@@ -64,6 +84,7 @@ function mysqlReader(dataSource: DataSource): QueryFn {
   const timed = logger instanceof StatementCounter ? logger : null;
   const extra = (dataSource.options as { extra?: { maxPreparedStatements?: number } }).extra;
   const prepared = (extra?.maxPreparedStatements ?? 0) > 0;
+  const timeouts = timeoutsOf(dataSource) ?? DEFAULT_DATABASE_TIMEOUTS;
   let unpreparedUntil = 0;
   const unsupported = new Set<string>();
   return (text, params) => {
@@ -72,28 +93,66 @@ function mysqlReader(dataSource: DataSource): QueryFn {
     logger.logQuery(text, params);
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      const done: MysqlCallback = (error, rows) => {
+      let connection: MysqlConnection | null = null;
+      let finished = false;
+      // A timer bounds the wait for a pooled connection (mysql2 has no such bound), unless an
+      // idle one is there to be handed out; another then bounds the statement, prepare
+      // included (mysql2's own `timeout` leaves the prepare of a prepared statement unbounded).
+      let timer: NodeJS.Timeout | undefined =
+        (pool._freeConnections?.length ?? 0) > 0
+          ? undefined
+          : setTimeout(() => finish(acquireTimeoutError(timeouts.acquireMs), null), timeouts.acquireMs);
+      const finish = (error: (Error & { errno?: number }) | null, rows: unknown) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
         timed?.onRead?.(performance.now() - started);
+        const fault = error && databaseFault(error);
+        if (connection) {
+          // A connection whose statement got no answer (or that broke) is closed, never
+          // reused: its answer may still come, and the next statement would wait behind it.
+          if (fault === "unavailable") discardConnection(connection);
+          else connection.release();
+        }
         if (error) {
           logger.logQueryError(error, text, params);
-          reject(new QueryFailedError(text, params, error));
+          reject(
+            fault
+              ? databaseFaultError(fault, new QueryFailedError(text, params, error))
+              : new QueryFailedError(text, params, error),
+          );
         } else {
           resolve(rows as Row[]);
         }
       };
-      const paused = unpreparedUntil !== 0 && Date.now() < unpreparedUntil;
-      if (!prepared || paused || unsupported.has(text)) return pool.query(text, params, done);
-      pool.execute(text, params, (error, rows) => {
-        if (error?.errno === ER_MAX_PREPARED_STMT_COUNT_REACHED) {
-          unpreparedUntil = Date.now() + UNPREPARED_PAUSE_MS;
-          return pool.query(text, params, done);
+      pool.getConnection((error, acquired) => {
+        if (finished) {
+          // Acquired after the wait was given up: back to the pool for the next statement.
+          acquired?.release();
+          return;
         }
-        if (error?.errno === ER_UNSUPPORTED_PS) {
-          if (unsupported.size >= MAX_UNSUPPORTED) unsupported.clear();
-          unsupported.add(text);
-          return pool.query(text, params, done);
+        if (error) return finish(error, null);
+        connection = acquired;
+        clearTimeout(timer);
+        timer = setTimeout(() => finish(queryTimeoutError(timeouts.queryMs), null), timeouts.queryMs);
+        try {
+          const paused = unpreparedUntil !== 0 && Date.now() < unpreparedUntil;
+          if (!prepared || paused || unsupported.has(text)) return acquired.query(text, params, finish);
+          acquired.execute(text, params, (executeError, rows) => {
+            if (executeError?.errno === ER_MAX_PREPARED_STMT_COUNT_REACHED) {
+              unpreparedUntil = Date.now() + UNPREPARED_PAUSE_MS;
+              return acquired.query(text, params, finish);
+            }
+            if (executeError?.errno === ER_UNSUPPORTED_PS) {
+              if (unsupported.size >= MAX_UNSUPPORTED) unsupported.clear();
+              unsupported.add(text);
+              return acquired.query(text, params, finish);
+            }
+            finish(executeError, rows);
+          });
+        } catch (thrown) {
+          finish(thrown as Error, null);
         }
-        done(error, rows);
       });
     });
   };

@@ -1,3 +1,4 @@
+import { GraphQLError } from "graphql";
 import type { DataSource } from "typeorm";
 import { Account, Event, EventPayload, Order, OrderItem, ReferencedResource, UserIdentity } from "../entities";
 import {
@@ -23,6 +24,7 @@ import {
   type QueryFn,
   type RawPage,
 } from "./lists";
+import { databaseFault } from "./faults";
 import { readerOf } from "./reader";
 import { innerJoin, type ScopedTable, type TableName, type TenantScope } from "./scope";
 import { and, inList, or, sql, type Sql } from "./sql";
@@ -172,10 +174,21 @@ export class Store {
     this.hydrator = Hydrator.of(dataSource, this.dialect);
     const read = readerOf(dataSource);
     this.query = (text, params) => {
+      // A request that met a database fault fails its other statements at once rather than
+      // waiting out the same timeout again (src/server/executor.ts runs an operation whose
+      // compiled run had errors a second time).
+      if (this.fault) return Promise.reject(this.fault);
       this.statements++;
-      return read(text, params);
+      return read(text, params).catch(this.remember);
     };
   }
+
+  /** The request's first database fault (DATABASE_UNAVAILABLE, STATEMENT_TIMEOUT). */
+  private fault: GraphQLError | null = null;
+  private readonly remember = (error: unknown): never => {
+    if (error instanceof GraphQLError && databaseFault(error)) this.fault ??= error;
+    throw error;
+  };
 
   private async select<T>(entity: new () => T, text: string, conditions: Sql[]): Promise<T[]> {
     const where = and(conditions);

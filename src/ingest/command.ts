@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { DataSource } from "typeorm";
 import { storeConfig } from "../db/datasource";
+import { databaseFault } from "../db/faults";
 import { openStore } from "../db/open";
 import { UsageError } from "../usage-error";
 import { DEFAULT_INGEST_HEAP_MB } from "./bounded-heap";
@@ -30,6 +31,10 @@ export const INGEST_USAGE = `trailgraph ingest [options] <file|folder|->...
 Exit code: 0 all ingested, 1 some records rejected or a file damaged, 2 usage or connection error,
   130/143 stopped by SIGINT/SIGTERM before every input was read (run it again to finish).
 Runs in a child process with a V8 heap of TRAILGRAPH_INGEST_HEAP_MB (default ${DEFAULT_INGEST_HEAP_MB}) MB.`;
+
+/** --follow: the first pause after a scan failed on a database fault, doubled up to the second. */
+export const RETRY_FIRST_MS = 1_000;
+export const RETRY_MAX_MS = 30_000;
 
 /** A second SIGINT/SIGTERM this soon after the first is the same request, delivered twice. */
 const REPEAT_MS = 1000;
@@ -66,7 +71,12 @@ export async function ingestCommand(args: string[], log: (message: string) => vo
   });
 
   const quiet = Boolean(values.quiet);
-  const store = await openStore(storeConfig(), { migrate: values.migrate, log: quiet ? undefined : log });
+  // No server-side statement limit: a large batch on a busy server is slow, not a fault, and
+  // cutting it would only make every retry fail the same way.
+  const store = await openStore(storeConfig(undefined, { timeouts: { statementMs: 0 } }), {
+    migrate: values.migrate,
+    log: quiet ? undefined : log,
+  });
   const rejects = new RejectsFile(resolve(values.rejects ?? "trailgraph-rejects.jsonl"));
   const stop = new AbortController();
   let stoppedBy: NodeJS.Signals | null = null;
@@ -186,50 +196,72 @@ async function follow(
     if (paths.length > 0) log(`skipped ${paths.length} file(s) as not event files: ${listed(paths)}`);
   };
   sayLeftOut([...notEventFiles]);
+  // A database that stops answering (restarted, unreachable) does not end the watch: the scan
+  // is given up with one line, and tried again after a pause that doubles up to RETRY_MAX_MS.
+  // What a failed scan did not record as ingested is read again; event IDs are unique, so
+  // nothing is stored twice.
+  let retryMs = 0;
   while (!signal.aborted) {
-    const known = await writer.completedFiles();
-    const leftOut: string[] = [];
-    const found = await expandPaths(folders, {
-      onNotEventFile: (path) => {
-        if (!notEventFiles.has(path)) leftOut.push(path);
-        notEventFiles.add(path);
-      },
-    });
-    sayLeftOut(leftOut);
-    const fresh: FoundFile[] = [];
-    // Changed since this run took them, to the same size as the ingested copy: only their
-    // content tells (the md5 an OSS name carries describes the old copy as well).
-    const rewritten: FoundFile[] = [];
-    for (const file of found) {
-      if (!sameStamp(previous.get(file.path), file) || sameStamp(taken.get(file.path), file)) continue;
-      const done = known.get(pathKey(file.path));
-      if (done?.size !== file.size) {
-        fresh.push(file);
-      } else if (!taken.has(file.path)) {
-        // Ingested whole before this run started: a restart reads nothing again.
-        taken.set(file.path, file);
-      } else if ((await md5OfFile(file.path)) !== done.md5) {
-        rewritten.push(file);
-      } else {
-        // Touched, not changed.
-        taken.set(file.path, file);
+    try {
+      const known = await writer.completedFiles();
+      const leftOut: string[] = [];
+      const found = await expandPaths(folders, {
+        onNotEventFile: (path) => {
+          if (!notEventFiles.has(path)) leftOut.push(path);
+          notEventFiles.add(path);
+        },
+      });
+      sayLeftOut(leftOut);
+      const fresh: FoundFile[] = [];
+      // Changed since this run took them, to the same size as the ingested copy: only their
+      // content tells (the md5 an OSS name carries describes the old copy as well).
+      const rewritten: FoundFile[] = [];
+      for (const file of found) {
+        if (!sameStamp(previous.get(file.path), file) || sameStamp(taken.get(file.path), file)) continue;
+        const done = known.get(pathKey(file.path));
+        if (done?.size !== file.size) {
+          fresh.push(file);
+        } else if (!taken.has(file.path)) {
+          // Ingested whole before this run started: a restart reads nothing again.
+          taken.set(file.path, file);
+        } else if ((await md5OfFile(file.path)) !== done.md5) {
+          rewritten.push(file);
+        } else {
+          // Touched, not changed.
+          taken.set(file.path, file);
+        }
       }
-    }
-    previous = new Map(found.map((file) => [file.path, file]));
-    const groups = [
-      { files: fresh, what: "new", force: options?.force },
-      { files: rewritten, what: "changed", force: true },
-    ];
-    for (const { files, what, force } of groups) {
-      if (files.length === 0 || signal.aborted) continue;
-      const summary = await ingest(
-        dataSource,
-        files.map((file) => new FileSource(file.path, file.size)),
-        { ...options, force },
+      previous = new Map(found.map((file) => [file.path, file]));
+      const groups = [
+        { files: fresh, what: "new", force: options?.force },
+        { files: rewritten, what: "changed", force: true },
+      ];
+      for (const { files, what, force } of groups) {
+        if (files.length === 0 || signal.aborted) continue;
+        const summary = await ingest(
+          dataSource,
+          files.map((file) => new FileSource(file.path, file.size)),
+          { ...options, force },
+        );
+        add(total, summary);
+        for (const file of files) taken.set(file.path, file);
+        log(`${summary.files} ${what} file(s): ${summary.inserted} new events, ${summary.rejected} rejected`);
+      }
+      if (retryMs > 0) log("the database answers again; following resumed");
+      retryMs = 0;
+    } catch (error) {
+      const fault = databaseFault(error);
+      if (!fault) throw error;
+      retryMs = retryMs === 0 ? RETRY_FIRST_MS : Math.min(retryMs * 2, RETRY_MAX_MS);
+      const code =
+        (error as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+        (error as { code?: string }).code;
+      log(
+        `database ${fault === "unavailable" ? "unavailable" : "statement timed out"}` +
+          `${typeof code === "string" ? ` (${code})` : ""}: scan given up, trying again in ${retryMs / 1000} s`,
       );
-      add(total, summary);
-      for (const file of files) taken.set(file.path, file);
-      log(`${summary.files} ${what} file(s): ${summary.inserted} new events, ${summary.rejected} rejected`);
+      await sleep(retryMs, signal);
+      continue;
     }
     await sleep(interval * 1000, signal);
   }

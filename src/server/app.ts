@@ -24,6 +24,7 @@ import {
 import { compressionSetting, registerCompression } from "./compression";
 import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
+import { healthSettings, registerHealthRoutes, type HealthSettings } from "./health";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
 import { Metrics, metricsSettings, registerMetricsRoute, type MetricsSettings } from "./metrics";
 import { operationSettings, trustedDocumentsPlugin, type OperationSettings } from "./operations";
@@ -61,6 +62,8 @@ export interface AppOptions {
    * TRAILGRAPH_INGEST_MAX_DECODED_BYTES.
    */
   ingest?: { token: string | null; maxBytes: number; maxDecodedBytes?: number };
+  /** Readiness check timeout and caching; by default from the environment (src/server/health.ts). */
+  health?: HealthSettings;
 }
 
 declare module "fastify" {
@@ -234,10 +237,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     authenticator,
   });
 
-  app.get("/health", async (_request, reply) => {
-    await options.dataSource.query("SELECT 1");
-    return reply.send({ status: "ok" });
-  });
+  registerHealthRoutes(app, options.dataSource, options.health ?? healthSettings());
   app.get("/", async (_request, reply) => reply.redirect(GRAPHQL_PATH));
   if (metrics) {
     registerMetricsRoute(app, metrics, { token: metricSettings.token, authenticator, refuse: sendAuthError });
@@ -307,7 +307,15 @@ function internalErrorsPlugin(requests: WeakMap<Context["store"], FastifyRequest
           const request = contextValue ? requests.get(contextValue.store) : undefined;
           const requestId = request?.id ?? randomUUID();
           response.body.singleResult.errors = response.body.singleResult.errors.map((formatted, index) => {
-            if (formatted.extensions?.code !== "INTERNAL_SERVER_ERROR") return formatted;
+            const code = formatted.extensions?.code;
+            if (code === "DATABASE_UNAVAILABLE" || code === "STATEMENT_TIMEOUT") {
+              // Said as is (src/db/faults.ts); the driver's error, with its address, only to the log.
+              const original = errors?.[index]?.originalError ?? errors?.[index];
+              if (request)
+                request.log.warn({ err: original, reqId: requestId, path: formatted.path }, "database fault");
+              return { ...formatted, extensions: { ...formatted.extensions, requestId } };
+            }
+            if (code !== "INTERNAL_SERVER_ERROR") return formatted;
             const original = errors?.[index]?.originalError ?? errors?.[index];
             if (request)
               request.log.error({ err: original, reqId: requestId, path: formatted.path }, "GraphQL execution failed");

@@ -9,11 +9,13 @@ import {
   type AuthSettings,
 } from "../auth/settings";
 import { storeConfig } from "../db/datasource";
+import { databaseTimeouts } from "../db/faults";
 import { loadSamplesIfEmpty, openStore } from "../db/open";
 import { UsageError } from "../usage-error";
 import { corsOn, corsSettings, describeCors, type CorsSettings } from "./cors";
 import { compressionSetting } from "./compression";
 import { costLimitSettings, describeCostLimits, type CostLimitSettings } from "./cost-limits";
+import { healthSettings, type HealthSettings } from "./health";
 import { metricsSettings, type MetricsSettings } from "./metrics";
 import { operationSettings, type OperationSettings } from "./operations";
 import { ingestSettings } from "./ingest-route";
@@ -63,6 +65,8 @@ export async function serveCommand(args: string[], log: (message: string) => voi
   }
   const operations = operationSettings();
   const cost = costLimitSettings();
+  const health = healthSettings();
+  databaseTimeouts();
   const ingestOn = ingestSettings().token !== null || authOn;
   const logRequests = requestLogging();
   const logLevel = logLevelSetting();
@@ -89,7 +93,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     }
   };
 
-  const common = { port, host, log, auth, logRequests, logLevel, metrics, compression, operations, cors, cost };
+  const common = { port, host, log, auth, logRequests, logLevel, metrics, compression, operations, cors, cost, health };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
   if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
   if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
@@ -151,6 +155,8 @@ interface ServeOptions {
   cors: CorsSettings;
   /** Query cost limits and each client's budget. */
   cost: CostLimitSettings;
+  /** Readiness check timeout and caching. */
+  health: HealthSettings;
   migrate: boolean | undefined;
   log: (message: string) => void;
   /** Says where the API listens; null in a worker (its primary says it once). */
@@ -172,6 +178,7 @@ async function serve({
   operations,
   cors,
   cost,
+  health,
 }: ServeOptions): Promise<number> {
   // The GraphQL stack loads only in the processes that serve.
   const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
@@ -184,6 +191,7 @@ async function serve({
     operations,
     cors,
     cost,
+    health,
     // Errors and warnings are logged whatever TRAILGRAPH_LOG_REQUESTS says.
     logger: { level: logLevel },
     logRequests,

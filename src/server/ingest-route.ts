@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { DataSource } from "typeorm";
 import { AuthError, INGEST_TOKEN_PRINCIPAL, type Authenticator, type Principal } from "../auth/credentials";
 import type { TenantScope } from "../db/scope";
+import { databaseFault, RETRY_AFTER_SECONDS } from "../db/faults";
 import { InputError, readRecords, type RawRecord } from "../ingest/formats/read-records";
 import { ingest } from "../ingest/ingest";
 import type { NormalizedEvent } from "../ingest/normalize";
@@ -106,6 +107,26 @@ export async function registerIngestRoute(app: FastifyInstance, options: IngestR
       }
       const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
       if (status < 500) return reply.code(status).send({ error: error.message });
+      const fault = databaseFault(error);
+      if (fault) {
+        // A push commits one transaction per batch (1000 events): batches before the fault are
+        // stored, the one it hit is rolled back whole. Event IDs are unique, so pushing the same
+        // body again stores the rest and counts the stored ones as duplicates, never twice.
+        request.errorCode = fault === "unavailable" ? "DATABASE_UNAVAILABLE" : "STATEMENT_TIMEOUT";
+        request.log.warn({ err: error, reqId: request.id }, "POST /ingest: database fault");
+        if (fault === "unavailable") reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+        return reply.code(fault === "unavailable" ? 503 : 504).send({
+          error:
+            fault === "unavailable"
+              ? `The database is unavailable; try again in ${RETRY_AFTER_SECONDS} seconds.`
+              : "A database statement of this push ran past its time limit (TRAILGRAPH_STATEMENT_TIMEOUT_MS).",
+          code: request.errorCode,
+          requestId: request.id,
+          stored:
+            "Part of this push may be stored (it commits in batches); push the same body again: " +
+            "events already stored are recognised by their event IDs and not stored twice.",
+        });
+      }
       // The details (driver messages, addresses, SQL) go to the log, never to the client.
       request.log.error({ err: error, reqId: request.id }, "POST /ingest failed");
       return reply

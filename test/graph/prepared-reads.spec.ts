@@ -37,16 +37,25 @@ const QUERY = `{
 
 /** Counts the reads a DataSource's mysql2 pool is asked for, prepared or not (calls go through unchanged). */
 function countPoolCalls(dataSource: DataSource): { execute: number; query: number } {
-  const pool = (dataSource.driver as unknown as { pool: Record<"execute" | "query", (...args: unknown[]) => unknown> })
-    .pool;
+  type Connection = Record<"execute" | "query", (...args: unknown[]) => unknown> & { counted?: boolean };
+  const pool = (dataSource.driver as unknown as { pool: { getConnection(callback: Function): void } }).pool;
   const calls = { execute: 0, query: 0 };
-  for (const method of ["execute", "query"] as const) {
-    const real = pool[method].bind(pool);
-    pool[method] = (...args: unknown[]) => {
-      calls[method]++;
-      return real(...args);
-    };
-  }
+  // Reads run on a connection taken from the pool (src/db/reader.ts): count on each one handed out.
+  const getConnection = pool.getConnection.bind(pool);
+  pool.getConnection = (callback: Function) =>
+    getConnection((error: Error | null, connection: Connection) => {
+      if (connection && !connection.counted) {
+        connection.counted = true;
+        for (const method of ["execute", "query"] as const) {
+          const real = connection[method].bind(connection);
+          connection[method] = (...args: unknown[]) => {
+            calls[method]++;
+            return real(...args);
+          };
+        }
+      }
+      callback(error, connection);
+    });
   return calls;
 }
 

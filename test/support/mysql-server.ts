@@ -30,6 +30,17 @@ export interface ThrowawayMysql {
   /** `mysql://root@127.0.0.1:PORT/` — no database selected. */
   url: string;
   port: number;
+  /** The server process's pid (a new one after restart()). */
+  readonly pid: number;
+  /** SIGSTOP: the server keeps its connections open but answers nothing (a hung host). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /**
+   * Stops the server (SIGTERM, waits for its exit) and starts it again on the same data
+   * directory and port, `downMs` later (connections are refused meanwhile).
+   */
+  restart(options?: { downMs?: number }): Promise<void>;
   /** SIGTERM the server, wait for it to exit, remove its temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -220,7 +231,7 @@ export async function startThrowawayMysql(opts: StartOptions = {}): Promise<Thro
   for (let attempt = 1; ; attempt++) {
     const port = await freeLoopbackPort();
     try {
-      return await launch(port);
+      return controls(await launch(port));
     } catch (err) {
       const bindClash = /address already in use|bind on tcp\/ip port/i.test(String((err as Error).message));
       if (bindClash && attempt < 3) {
@@ -233,7 +244,49 @@ export async function startThrowawayMysql(opts: StartOptions = {}): Promise<Thro
     }
   }
 
-  async function launch(port: number): Promise<ThrowawayMysql> {
+  /** The server as tests see it: one handle across restarts. */
+  function controls(first: Launched): ThrowawayMysql {
+    let current = first;
+    let stopPromise: Promise<void> | undefined;
+    const signal = (name: NodeJS.Signals) => {
+      if (!current.running()) throw new Error("the throwaway MySQL server is not running");
+      process.kill(current.pid, name);
+    };
+    return {
+      url: first.url,
+      port: first.port,
+      get pid() {
+        return current.pid;
+      },
+      pause: () => signal("SIGSTOP"),
+      resume: () => signal("SIGCONT"),
+      async restart(options = {}) {
+        if (current.running()) process.kill(current.pid, "SIGCONT");
+        await current.shutdown();
+        if (options.downMs) await sleep(options.downMs);
+        current = await launch(first.port);
+      },
+      stop: () =>
+        (stopPromise ??= (async () => {
+          // A paused server would not act on SIGTERM until continued.
+          if (current.running()) process.kill(current.pid, "SIGCONT");
+          await current.shutdown();
+          await removeTmp();
+          log("server stopped");
+        })()),
+    };
+  }
+
+  interface Launched {
+    url: string;
+    port: number;
+    pid: number;
+    running(): boolean;
+    /** Stops the server process (keeps the temp dir). */
+    shutdown(): Promise<void>;
+  }
+
+  async function launch(port: number): Promise<Launched> {
     const args = [
       "--no-defaults",
       `--datadir=${datadir}`,
@@ -326,14 +379,6 @@ export async function startThrowawayMysql(opts: StartOptions = {}): Promise<Thro
         }
       })());
 
-    let stopPromise: Promise<void> | undefined;
-    const stop = (): Promise<void> =>
-      (stopPromise ??= (async () => {
-        await shutdown();
-        await removeTmp();
-        log("server stopped");
-      })());
-
     const fail = async (why: string): Promise<never> => {
       const tail = await tailFile(errorLog);
       await shutdown(); // the caller removes the temp dir (or retries in it)
@@ -395,7 +440,13 @@ export async function startThrowawayMysql(opts: StartOptions = {}): Promise<Thro
     }
 
     log(`ready on 127.0.0.1:${port} after ${Date.now() - started} ms`);
-    return { url: `mysql://root@127.0.0.1:${port}/`, port, stop };
+    return {
+      url: `mysql://root@127.0.0.1:${port}/`,
+      port,
+      pid: child.pid!,
+      running: () => !exited && !spawnError,
+      shutdown,
+    };
   }
 }
 
