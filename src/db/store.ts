@@ -148,6 +148,17 @@ const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
 ];
 
 /**
+ * What stops a request's statements: its deadline, its client's leaving, and its row limit
+ * (src/server/deadline.ts).
+ */
+export interface StatementGuard {
+  /** Aborted (its reason the error to throw): no statement may be sent. */
+  readonly signal: AbortSignal;
+  /** Adds the rows a statement read; throws (and aborts) once the request has read too many. */
+  countRows(rows: number): void;
+}
+
+/**
  * The read side's only door to the database. It holds the request's tenant scope and adds
  * it to every statement; DataLoaders in the request context call it in batches.
  */
@@ -167,14 +178,24 @@ export class Store {
   constructor(
     dataSource: DataSource,
     readonly scope: TenantScope,
+    guard: StatementGuard | null = null,
   ) {
     this.dialect = dialectOf(dataSource);
     this.hydrator = Hydrator.of(dataSource, this.dialect);
     const read = readerOf(dataSource);
-    this.query = (text, params) => {
-      this.statements++;
-      return read(text, params);
-    };
+    this.query = guard
+      ? async (text, params) => {
+          // A request past its deadline, whose client is gone or that read too many rows sends nothing more.
+          if (guard.signal.aborted) throw guard.signal.reason;
+          this.statements++;
+          const rows = await read(text, params);
+          guard.countRows(rows.length);
+          return rows;
+        }
+      : (text, params) => {
+          this.statements++;
+          return read(text, params);
+        };
   }
 
   private async select<T>(entity: new () => T, text: string, conditions: Sql[]): Promise<T[]> {

@@ -21,6 +21,15 @@ import {
   refusalResponse,
   type CostLimitSettings,
 } from "./cost-limits";
+import {
+  CLIENT_CLOSED,
+  deadlinePlugin,
+  deadlineSettings,
+  oversize,
+  RequestGuard,
+  responseTooLargeBody,
+  type DeadlineSettings,
+} from "./deadline";
 import { compiledExecutionPlugin } from "./executor";
 import { graphiqlPage } from "./graphiql";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
@@ -45,6 +54,8 @@ export interface AppOptions {
   cors?: CorsSettings;
   /** Query cost, depth, alias, directive, repeat and token limits and each client's budget; by default from the environment (src/server/cost-limits.ts). */
   cost?: CostLimitSettings;
+  /** Each request's deadline, answer size and row limit; by default from the environment (src/server/deadline.ts). */
+  limits?: DeadlineSettings;
   /** How often at most the API keys file is looked at for changes, ms (1000). */
   apiKeyCheckIntervalMs?: number;
   /**
@@ -62,10 +73,14 @@ declare module "fastify" {
     cost: number | null;
     /** The code of the answer's first error, for the request log. */
     errorCode: string | null;
+    /** The GraphQL request's deadline, disconnect and row limit (src/server/deadline.ts). */
+    guard: RequestGuard | null;
   }
 }
 
 export const GRAPHQL_PATH = "/graphql";
+
+type SendDone = (error: Error | null, payload: unknown) => void;
 
 const QUIET_LOGGER = {
   debug: () => {},
@@ -116,6 +131,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("store", null);
   app.decorateRequest("cost", null);
   app.decorateRequest("errorCode", null);
+  app.decorateRequest("guard", null);
   // The request of each Context (by its Store: Apollo hands plugins a shallow copy of the
   // Context), for the client whose budget it spends and the operation name in the request log.
   const requests = new WeakMap<Context["store"], FastifyRequest>();
@@ -126,6 +142,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const operations = options.operations ?? operationSettings();
   const cost = options.cost ?? costLimitSettings();
   const guard = new DocumentGuard(options.schema, cost);
+  const limits = options.limits ?? deadlineSettings();
+  const maxResponseBytes = limits.maxResponseBytes;
   const apollo = new ApolloServer<Context>({
     schema: options.schema,
     // Explorers use GraphiQL and introspection whatever NODE_ENV says, unless switched off.
@@ -145,6 +163,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       // Internal errors reach clients as a request ID, their details the log.
       internalErrorsPlugin(requests),
       ...(logging ? [requestLogPlugin(requests)] : []),
+      // Last: a request stopped by its deadline, client or row limit answers why, whatever ran.
+      deadlinePlugin<Context>((context) => requests.get(context.store)),
     ],
     // Apollo's own messages (such as "Enabling inline tracing for this subgraph") go to the
     // request log when there is one; otherwise only its warnings and errors, to stderr.
@@ -157,10 +177,11 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const handler = fastifyApolloHandler(apollo, {
     // One Context per request: its DataLoader caches never outlive the request; its scope is
     // what the request's credential may read.
-    context: async (request) => {
+    context: async (request, reply) => {
       // Every request that reaches Apollo was authenticated by the preHandler below.
       if (!request.principal) throw new Error("a GraphQL request reached Apollo without a principal");
-      const context = new Context(options.dataSource, request.principal.scope);
+      request.guard = new RequestGuard(limits, reply.raw);
+      const context = new Context(options.dataSource, request.principal.scope, request.guard);
       requests.set(context.store, request);
       request.store = context.store;
       return context;
@@ -172,6 +193,18 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     url: GRAPHQL_PATH,
     method: ["GET", "POST", "OPTIONS"],
     ...(cors ? { onRequest: cors } : {}),
+    // An answer above the size limit is replaced by RESPONSE_TOO_LARGE (Apollo's answers are strings).
+    ...(maxResponseBytes !== null
+      ? {
+          onSend: (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: SendDone) => {
+            const bytes = typeof payload === "string" ? oversize(payload, maxResponseBytes) : -1;
+            if (bytes < 0) return done(null, payload);
+            request.errorCode = "RESPONSE_TOO_LARGE";
+            reply.code(400);
+            done(null, responseTooLargeBody(bytes, maxResponseBytes));
+          },
+        }
+      : {}),
     // A browser opening the URL gets GraphiQL (the page holds no data: its requests carry the
     // headers typed into its headers pane); everything else must carry a credential, then goes
     // to Apollo.
@@ -240,7 +273,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
           statements: request.store?.statements ?? 0,
           method: request.method,
           path: request.routeOptions.url ?? request.url.split("?", 1)[0],
-          status: reply.statusCode,
+          // A client that went away got nothing: 499, as nginx logs it.
+          status: request.errorCode === CLIENT_CLOSED ? 499 : reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
           ...(request.errorCode ? { code: request.errorCode } : {}),
           ...(request.authProblem ? { auth: request.authProblem } : {}),

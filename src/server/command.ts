@@ -13,6 +13,7 @@ import { loadSamplesIfEmpty, openStore } from "../db/open";
 import { UsageError } from "../usage-error";
 import { corsOn, corsSettings, describeCors, type CorsSettings } from "./cors";
 import { costLimitSettings, describeCostLimits, type CostLimitSettings } from "./cost-limits";
+import { deadlineSettings, describeDeadlines, type DeadlineSettings } from "./deadline";
 import { operationSettings, type OperationSettings } from "./operations";
 import { ingestSettings } from "./ingest-route";
 import { runWorkers, workerCount } from "./workers";
@@ -61,6 +62,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
   }
   const operations = operationSettings();
   const cost = costLimitSettings();
+  const limits = deadlineSettings();
   const ingestOn = ingestSettings().token !== null || authOn;
   const logRequests = requestLogging();
   const announce = (shown: string, processes: string) => {
@@ -72,6 +74,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     }
     if (corsOn(cors)) log(describeCors(cors));
     log(describeCostLimits(cost));
+    log(describeDeadlines(limits));
     log(
       ingestOn
         ? `POST http://${shown}/ingest is on`
@@ -79,7 +82,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     );
   };
 
-  const common = { port, host, log, auth, logRequests, operations, cors, cost };
+  const common = { port, host, log, auth, logRequests, operations, cors, cost, limits };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
   if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
   if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
@@ -124,6 +127,8 @@ interface ServeOptions {
   cors: CorsSettings;
   /** Query cost limits and each client's budget. */
   cost: CostLimitSettings;
+  /** Each request's deadline, answer size and row limit. */
+  limits: DeadlineSettings;
   migrate: boolean | undefined;
   log: (message: string) => void;
   /** Says where the API listens; null in a worker (its primary says it once). */
@@ -142,6 +147,7 @@ async function serve({
   operations,
   cors,
   cost,
+  limits,
 }: ServeOptions): Promise<number> {
   // The GraphQL stack loads only in the processes that serve.
   const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
@@ -154,6 +160,7 @@ async function serve({
     operations,
     cors,
     cost,
+    limits,
     logger: logRequests,
   });
   // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish
