@@ -154,6 +154,8 @@ const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
 export interface StatementGuard {
   /** Aborted (its reason the error to throw): no statement may be sent. */
   readonly signal: AbortSignal;
+  /** Whether the signal is aborted, or its deadline has passed (it is then aborted). */
+  stopped(): boolean;
   /** Adds the rows a statement read; throws (and aborts) once the request has read too many. */
   countRows(rows: number): void;
 }
@@ -186,7 +188,7 @@ export class Store {
     this.query = guard
       ? async (text, params) => {
           // A request past its deadline, whose client is gone or that read too many rows sends nothing more.
-          if (guard.signal.aborted) throw guard.signal.reason;
+          if (guard.stopped()) throw guard.signal.reason;
           this.statements++;
           const rows = await read(text, params);
           guard.countRows(rows.length);

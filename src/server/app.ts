@@ -164,7 +164,11 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       internalErrorsPlugin(requests),
       ...(logging ? [requestLogPlugin(requests)] : []),
       // Last: a request stopped by its deadline, client or row limit answers why, whatever ran.
-      deadlinePlugin<Context>((context) => requests.get(context.store)),
+      deadlinePlugin<Context>(
+        (context) => requests.get(context.store),
+        // A client that went away got nothing: 499, as nginx logs it, once the work has stopped.
+        logging ? (request, ms) => logRequest(request, 499, ms) : null,
+      ),
     ],
     // Apollo's own messages (such as "Enabling inline tracing for this subgraph") go to the
     // request log when there is one; otherwise only its warnings and errors, to stderr.
@@ -263,27 +267,32 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
 
   if (logging) {
     app.addHook("onResponse", async (request, reply) => {
-      const principal = request.principal;
-      request.log.info(
-        {
-          subject: principal?.subject ?? "anonymous",
-          via: principal?.via ?? null,
-          operation: request.operationName,
-          cost: request.cost,
-          statements: request.store?.statements ?? 0,
-          method: request.method,
-          path: request.routeOptions.url ?? request.url.split("?", 1)[0],
-          // A client that went away got nothing: 499, as nginx logs it.
-          status: request.errorCode === CLIENT_CLOSED ? 499 : reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-          ...(request.errorCode ? { code: request.errorCode } : {}),
-          ...(request.authProblem ? { auth: request.authProblem } : {}),
-        },
-        "request",
-      );
+      // Logged by the deadline plugin (Fastify's onResponse never runs for a closed connection).
+      if (request.errorCode !== CLIENT_CLOSED) logRequest(request, reply.statusCode, reply.elapsedTime);
     });
   }
   return app;
+}
+
+/** The request log's line for a request (logging on). */
+function logRequest(request: FastifyRequest, status: number, ms: number): void {
+  const principal = request.principal;
+  request.log.info(
+    {
+      subject: principal?.subject ?? "anonymous",
+      via: principal?.via ?? null,
+      operation: request.operationName,
+      cost: request.cost,
+      statements: request.store?.statements ?? 0,
+      method: request.method,
+      path: request.routeOptions.url ?? request.url.split("?", 1)[0],
+      status,
+      ms: Math.round(ms * 10) / 10,
+      ...(request.errorCode ? { code: request.errorCode } : {}),
+      ...(request.authProblem ? { auth: request.authProblem } : {}),
+    },
+    "request",
+  );
 }
 
 /**

@@ -59,7 +59,8 @@ function setting(env: NodeJS.ProcessEnv, name: string, fallback: number | null):
 
 /** The limits in one line, for the start log. */
 export function describeDeadlines(settings: DeadlineSettings): string {
-  const show = (value: number | null, unit: string) => (value === null ? "off" : `${value.toLocaleString("en")}${unit}`);
+  const show = (value: number | null, unit: string) =>
+    value === null ? "off" : `${value.toLocaleString("en")}${unit}`;
   return (
     `request limits: deadline ${show(settings.requestTimeoutMs, " ms")}, ` +
     `answer ${show(settings.maxResponseBytes, " bytes")}, rows read ${show(settings.maxRows, "")}`
@@ -132,14 +133,18 @@ export class RequestGuard implements StatementGuard {
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
   private readonly timer: NodeJS.Timeout | null;
+  /** performance.now() when the request's context was built, and at its deadline (Infinity for none). */
+  private readonly startedAt = performance.now();
+  private readonly expiresAt: number;
   private rows = 0;
 
   constructor(
     private readonly settings: DeadlineSettings,
     response: ServerResponse | null,
   ) {
-    this.timer =
-      settings.requestTimeoutMs === null ? null : setTimeout(expire, settings.requestTimeoutMs, this).unref();
+    const ms = settings.requestTimeoutMs;
+    this.timer = ms === null ? null : setTimeout(expire, ms, this).unref();
+    this.expiresAt = ms === null ? Infinity : this.startedAt + ms;
     if (response) {
       (response as GuardedResponse)[GUARD] = this;
       response.once("close", closed);
@@ -162,6 +167,18 @@ export class RequestGuard implements StatementGuard {
     return this.reason === clientClosed;
   }
 
+  /**
+   * The timer stops a request waiting on the database; a request whose statements answer
+   * without the event loop turning (SQLite's are synchronous) never lets it fire, so each
+   * statement also reads the clock (tens of nanoseconds against a statement's tens of microseconds).
+   */
+  stopped(): boolean {
+    if (this.signal.aborted) return true;
+    if (performance.now() < this.expiresAt) return false;
+    expire(this);
+    return true;
+  }
+
   countRows(rows: number): void {
     this.rows += rows;
     const max = this.settings.maxRows;
@@ -176,7 +193,12 @@ export class RequestGuard implements StatementGuard {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  /** The deadline's error, for the log of a request that ended by it. */
+  /** Milliseconds since the request's context was built. */
+  get elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  /** The request's deadline, ms (null for none). */
   get timeoutMs(): number | null {
     return this.settings.requestTimeoutMs;
   }
@@ -204,6 +226,7 @@ function closed(this: GuardedResponse): void {
  */
 export function deadlinePlugin<TContext extends BaseContext>(
   requestOf: (context: TContext) => FastifyRequest | undefined,
+  logClientClosed: ((request: FastifyRequest, ms: number) => void) | null,
 ): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
@@ -219,6 +242,7 @@ export function deadlinePlugin<TContext extends BaseContext>(
           response.body.singleResult = { errors: [{ message: reason.message, extensions: { code } }] };
           response.http.status = (reason.extensions.http as { status: number }).status;
           request.errorCode = code;
+          if (code === CLIENT_CLOSED) logClientClosed?.(request, guard.elapsedMs);
         },
       };
     },
