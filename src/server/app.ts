@@ -31,6 +31,7 @@ import {
   type DeadlineSettings,
 } from "./deadline";
 import { compiledExecutionPlugin } from "./executor";
+import { inflightPlugin } from "./inflight";
 import { graphiqlPage } from "./graphiql";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
 import { operationSettings, trustedDocumentsPlugin, type OperationSettings } from "./operations";
@@ -132,6 +133,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("cost", null);
   app.decorateRequest("errorCode", null);
   app.decorateRequest("guard", null);
+  app.decorateRequest("inflight", false);
   // The request of each Context (by its Store: Apollo hands plugins a shallow copy of the
   // Context), for the client whose budget it spends and the operation name in the request log.
   const requests = new WeakMap<Context["store"], FastifyRequest>();
@@ -139,6 +141,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     const request = requests.get(context.store);
     return request ? clientKey(request.principal, request.ip) : "unknown";
   };
+  // In a worker of `serve --workers N`: the primary hears of each operation (src/server/inflight.ts).
+  const inflight = inflightPlugin<Context>((context) => requests.get(context.store));
   const operations = options.operations ?? operationSettings();
   const cost = options.cost ?? costLimitSettings();
   const guard = new DocumentGuard(options.schema, cost);
@@ -158,6 +162,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are set; the plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
+      ...(inflight ? [inflight] : []),
       // Runs the operations clients repeat compiled.
       compiledExecutionPlugin(options.schema),
       // Internal errors reach clients as a request ID, their details the log.
