@@ -46,12 +46,18 @@ export class Context {
    * Aborted when the request's deadline passes, its client goes away or it reads too many rows
    * (the reason is the error to answer); null where nothing limits the request (tests, scripts).
    * The Store refuses statements once it is aborted; work that loops without the Store checks it.
+   * Made when first asked for (src/server/deadline.ts).
    */
-  readonly signal: AbortSignal | null;
+  get signal(): AbortSignal | null {
+    return this.guard?.signal ?? null;
+  }
 
-  constructor(dataSource: DataSource, scope: TenantScope, guard: StatementGuard | null = null) {
+  constructor(
+    dataSource: DataSource,
+    scope: TenantScope,
+    private readonly guard: (StatementGuard & { readonly signal: AbortSignal }) | null = null,
+  ) {
     this.store = new Store(dataSource, scope, guard);
-    this.signal = guard?.signal ?? null;
   }
 
   readonly eventByPk = new DataLoader<number, Event | null>(async (pks) =>

@@ -152,10 +152,10 @@ const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
  * (src/server/deadline.ts).
  */
 export interface StatementGuard {
-  /** Aborted (its reason the error to throw): no statement may be sent. */
-  readonly signal: AbortSignal;
-  /** Whether the signal is aborted, or its deadline has passed (it is then aborted). */
+  /** Whether the request's work is stopped (its deadline passed: it is stopped now). */
   stopped(): boolean;
+  /** Why it was stopped: the error to throw. */
+  readonly reason: Error | null;
   /** Adds the rows a statement read; throws (and aborts) once the request has read too many. */
   countRows(rows: number): void;
 }
@@ -188,7 +188,7 @@ export class Store {
     this.query = guard
       ? async (text, params) => {
           // A request past its deadline, whose client is gone or that read too many rows sends nothing more.
-          if (guard.stopped()) throw guard.signal.reason;
+          if (guard.stopped()) throw guard.reason;
           this.statements++;
           const rows = await read(text, params);
           guard.countRows(rows.length);
