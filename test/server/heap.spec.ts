@@ -15,7 +15,7 @@ import { ingest } from "../../src/ingest/ingest";
 import { buildTrailGraphSchema } from "../../src/schema/build";
 import { operationCost } from "../../src/server/cost";
 import { DEFAULT_COST_LIMITS } from "../../src/server/cost-limits";
-import { requireBuiltCli, serve } from "../support/cli";
+import { requireBuiltCli, runCli, serve } from "../support/cli";
 import { buildEvent, ramUser } from "../support/event-builder";
 import { arraySource } from "../support/harness";
 
@@ -76,6 +76,11 @@ describe.skipIf(process.platform !== "linux")("heap under the default limits", (
     });
     const pid = server.child.pid!;
     try {
+      // Said after the address, once it listens.
+      const limits = "request limits: deadline 15,000 ms, answer 16,777,216 bytes, rows read 100,000";
+      for (let wait = 0; wait < 100 && !server.log().includes(limits); wait++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(server.log()).toContain(limits);
       const queries = Object.values(SHAPES);
       for (let round = 0; round < 3; round++) {
         const answers = await Promise.all(
@@ -101,4 +106,15 @@ describe.skipIf(process.platform !== "linux")("heap under the default limits", (
       expect((await server.stop()).code).toBe(0);
     }
   }, 60_000);
+
+  it("serve refuses a bad limit before it starts, naming the variable", async () => {
+    const run = await runCli(["serve", "--port", "0"], {
+      cwd: dir,
+      databaseUrl: `sqlite:${join(dir, "refused.sqlite")}`,
+      env: { TRAILGRAPH_REQUEST_TIMEOUT_MS: "15s" },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("TRAILGRAPH_REQUEST_TIMEOUT_MS '15s' is neither a whole number");
+    expect(run.stderr).not.toContain("GraphQL API at");
+  });
 });
