@@ -18,6 +18,7 @@ import {
   deadlineSettings,
   NO_DEADLINES,
   oversize,
+  RequestGuard,
   type DeadlineSettings,
 } from "../../src/server/deadline";
 import { COMPILE_AFTER } from "../../src/server/executor";
@@ -76,6 +77,22 @@ describe("deadline settings", () => {
       expect(() => deadlineSettings({ [name]: value }), `${name}=${value}`).toThrow(SettingsError);
       expect(() => deadlineSettings({ [name]: value }), `${name}=${value}`).toThrow(`${name} '${value}'`);
     }
+  });
+
+  it("the deadline stops a request on its own, while it waits: its signal is aborted with the reason", async () => {
+    const guard = new RequestGuard({ ...NO_DEADLINES, requestTimeoutMs: 30 }, null);
+    const signal = guard.signal;
+    expect(signal.aborted).toBe(false);
+    expect(guard.stopped()).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toMatchObject({ extensions: { code: "DEADLINE_EXCEEDED", http: { status: 504 } } });
+    expect(guard.stopped()).toBe(true);
+    // Without a deadline, nothing stops it.
+    const open = new RequestGuard(NO_DEADLINES, null);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(open.stopped()).toBe(false);
+    expect(open.signal.aborted).toBe(false);
   });
 
   it("an answer's size is its UTF-8 bytes, counted only when its length cannot tell", () => {
