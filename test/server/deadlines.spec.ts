@@ -156,7 +156,7 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
     for (let run = 0; run <= COMPILE_AFTER; run++) {
       const answer = await post(limited, query);
       const plain = await post(unlimited, query);
-      expect(answer.status, answer.text).toBe(200);
+      expect(answer.status, answer.text.slice(0, 300)).toBe(200);
       expect(answer.body.errors).toBeUndefined();
       expect(answer.text).toBe(plain.text);
       expect(answer.statements).toBe(plain.statements);
@@ -174,7 +174,7 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
       const app = await appWith({ ...NO_DEADLINES, requestTimeoutMs: 1 });
       for (let run = 0; run <= COMPILE_AFTER + 1; run++) {
         const answer = await post(app, query);
-        expect(answer.status, answer.text).toBe(504);
+        expect(answer.status, answer.text.slice(0, 300)).toBe(504);
         expect(answer.body).toEqual({
           errors: [
             {
@@ -198,7 +198,7 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
       const app = await appWith({ ...NO_DEADLINES, maxRows: 300 });
       for (let run = 0; run <= COMPILE_AFTER; run++) {
         const answer = await post(app, query);
-        expect(answer.status, answer.text).toBe(400);
+        expect(answer.status, answer.text.slice(0, 300)).toBe(400);
         expect(answer.body).toEqual({
           errors: [
             {
@@ -226,7 +226,7 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
       expect(size).toBeGreaterThan(5_000);
       const app = await appWith({ ...NO_DEADLINES, maxResponseBytes: size - 1 });
       const answer = await post(app, query);
-      expect(answer.status, answer.text).toBe(400);
+      expect(answer.status, answer.text.slice(0, 300)).toBe(400);
       expect(answer.body).toEqual({
         errors: [
           {
