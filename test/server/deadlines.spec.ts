@@ -189,6 +189,37 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
     },
   );
 
+  // A statement that waits: the table is locked by another connection until after the deadline.
+  it.skipIf(!available || kind !== "mysql")(
+    "a deadline that passes while the last statement waits: 504 all the same, though nothing failed",
+    async () => {
+      const app = await appWith({ ...NO_DEADLINES, requestTimeoutMs: 200 });
+      const locker = store.dataSource.createQueryRunner();
+      await locker.connect();
+      try {
+        await locker.query("LOCK TABLES events WRITE");
+        const answering = post(app, "{ events(first: 5) { nodes { eventId } } }");
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await locker.query("UNLOCK TABLES");
+        const answer = await answering;
+        // The request's one statement, and UNLOCK TABLES (the counter is the DataSource's).
+        expect(answer.statements).toBe(2);
+        expect(answer.status, answer.text.slice(0, 300)).toBe(504);
+        expect(answer.body).toEqual({
+          errors: [
+            {
+              message: expect.stringMatching(/ran past its deadline of 200 ms/),
+              extensions: { code: "DEADLINE_EXCEEDED" },
+            },
+          ],
+        });
+      } finally {
+        await locker.query("UNLOCK TABLES");
+        await locker.release();
+      }
+    },
+  );
+
   it.skipIf(!available)(
     "more rows than TRAILGRAPH_MAX_ROWS: 400 RESPONSE_TOO_LARGE at once, no more statements",
     async () => {
