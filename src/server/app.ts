@@ -162,6 +162,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are set; the plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
+      // Before the compiled runner: its responseForOperation sees every operation that runs.
       ...(inflight ? [inflight] : []),
       // Runs the operations clients repeat compiled.
       compiledExecutionPlugin(options.schema),
