@@ -274,6 +274,33 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
     },
   );
 
+  it.skipIf(!available)("the request log has each refusal's status and code", async () => {
+    const cases: [DeadlineSettings, string, number, string][] = [
+      [{ ...NO_DEADLINES, requestTimeoutMs: 1 }, chain(5, 2, 500, "raw"), 504, "DEADLINE_EXCEEDED"],
+      [{ ...NO_DEADLINES, maxRows: 300 }, chain(2, 20), 400, "RESPONSE_TOO_LARGE"],
+      [
+        { ...NO_DEADLINES, maxResponseBytes: 2000 },
+        "{ events(first: 100) { nodes { eventId } } }",
+        400,
+        "RESPONSE_TOO_LARGE",
+      ],
+    ];
+    for (const [limits, query, status, code] of cases) {
+      let log = "";
+      const stream = new PassThrough();
+      stream.on("data", (chunk) => (log += chunk));
+      const app = await appWith(limits, { stream });
+      const answer = await post(app, query);
+      expect(answer.status).toBe(status);
+      const line = log
+        .trim()
+        .split("\n")
+        .map((text) => JSON.parse(text))
+        .find((entry) => entry.msg === "request");
+      expect(line, code).toMatchObject({ path: "/graphql", status, code, statements: answer.statements });
+    }
+  });
+
   // A client can only be seen to leave while the event loop turns: MySQL's statements wait on the
   // network, SQLite's run synchronously one after another.
   it.skipIf(!available || kind !== "mysql")(
