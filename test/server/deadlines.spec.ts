@@ -193,7 +193,10 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
   it.skipIf(!available || kind !== "mysql")(
     "a deadline that passes while the last statement waits: 504 all the same, though nothing failed",
     async () => {
-      const app = await appWith({ ...NO_DEADLINES, requestTimeoutMs: 200 });
+      let log = "";
+      const stream = new PassThrough();
+      stream.on("data", (chunk) => (log += chunk));
+      const app = await appWith({ ...NO_DEADLINES, requestTimeoutMs: 200 }, { stream });
       const locker = store.dataSource.createQueryRunner();
       await locker.connect();
       try {
@@ -213,6 +216,8 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
             },
           ],
         });
+        // The request log says so too, though no resolver failed.
+        expect(log).toMatch(/"status":504,"ms":[\d.]+,"code":"DEADLINE_EXCEEDED","msg":"request"/);
       } finally {
         await locker.query("UNLOCK TABLES");
         await locker.release();
