@@ -113,9 +113,9 @@ const clientClosed = httpError("The client closed the connection before the answ
 /** The size of an answer in UTF-8 bytes, or -1 when it is surely within `limit`. */
 export function oversize(payload: string, limit: number): number {
   // A UTF-16 code unit is at most 3 UTF-8 bytes (a pair of surrogates, 4 for 2): a string of up to
-  // limit/3 units fits, and of more than `limit` units does not, without counting.
+  // limit/3 units fits without counting. Larger ones are counted, so that a refusal says the size.
   if (payload.length * 3 <= limit) return -1;
-  const bytes = payload.length > limit ? payload.length : Buffer.byteLength(payload, "utf8");
+  const bytes = Buffer.byteLength(payload, "utf8");
   return bytes > limit ? bytes : -1;
 }
 

@@ -104,6 +104,8 @@ describe("deadline settings", () => {
     expect(oversize("€".repeat(334), 1000)).toBe(1002);
     expect(oversize("😀".repeat(250), 1000)).toBe(-1);
     expect(oversize("😀".repeat(251), 1000)).toBe(1004);
+    // Past the limit by its length alone, the size is still its bytes.
+    expect(oversize("é".repeat(1500), 1000)).toBe(3000);
   });
 });
 
