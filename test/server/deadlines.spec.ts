@@ -95,7 +95,7 @@ describe("deadline settings", () => {
     expect(open.signal.aborted).toBe(false);
   });
 
-  it("an answer's size is its UTF-8 bytes, counted only when its length cannot tell", () => {
+  it("an answer's size is its UTF-8 bytes, not counted when its length shows it fits", () => {
     expect(oversize("a".repeat(1000), 1000)).toBe(-1);
     expect(oversize("a".repeat(1001), 1000)).toBe(1001);
     // 600 characters, 1,200 bytes: over a limit of 1,000 that the length alone is not.
