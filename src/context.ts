@@ -5,7 +5,7 @@ import type { PageRequest } from "./db/keyset";
 import type { ListSpec } from "./db/lists";
 import { parentKey } from "./db/lists";
 import { TenantScope } from "./db/scope";
-import { Store, type CountsSpec, type Page } from "./db/store";
+import { Store, type CountsSpec, type Page, type StatementGuard } from "./db/store";
 import { manyByKey, oneByKey } from "./loaders/order-by-keys";
 
 export interface TopValue {
@@ -42,9 +42,22 @@ interface CountKey {
  */
 export class Context {
   readonly store: Store;
+  /**
+   * Aborted when the request's deadline passes, its client goes away or it reads too many rows
+   * (the reason is the error to answer); null where nothing limits the request (tests, scripts).
+   * The Store refuses statements once it is aborted; work that loops without the Store checks it.
+   * Made when first asked for (src/server/deadline.ts).
+   */
+  get signal(): AbortSignal | null {
+    return this.guard?.signal ?? null;
+  }
 
-  constructor(dataSource: DataSource, scope: TenantScope) {
-    this.store = new Store(dataSource, scope);
+  constructor(
+    dataSource: DataSource,
+    scope: TenantScope,
+    private readonly guard: (StatementGuard & { readonly signal: AbortSignal }) | null = null,
+  ) {
+    this.store = new Store(dataSource, scope, guard);
   }
 
   readonly eventByPk = new DataLoader<number, Event | null>(async (pks) =>

@@ -150,6 +150,19 @@ const EVENT_SORT = (time: string, pk: string): SortColumn[] => [
 ];
 
 /**
+ * What stops a request's statements: its deadline, its client's leaving, and its row limit
+ * (src/server/deadline.ts).
+ */
+export interface StatementGuard {
+  /** Whether the request's work is stopped (its deadline passed: it is stopped now). */
+  stopped(): boolean;
+  /** Why it was stopped: the error to throw. */
+  readonly reason: Error | null;
+  /** Adds the rows a statement read; throws (and aborts) once the request has read too many. */
+  countRows(rows: number): void;
+}
+
+/**
  * The read side's only door to the database. It holds the request's tenant scope and adds
  * it to every statement; DataLoaders in the request context call it in batches.
  */
@@ -169,18 +182,29 @@ export class Store {
   constructor(
     dataSource: DataSource,
     readonly scope: TenantScope,
+    guard: StatementGuard | null = null,
   ) {
     this.dialect = dialectOf(dataSource);
     this.hydrator = Hydrator.of(dataSource, this.dialect);
     const read = readerOf(dataSource);
-    this.query = (text, params) => {
-      // A request that met a database fault fails its other statements at once rather than
-      // waiting out the same timeout again (src/server/executor.ts runs an operation whose
-      // compiled run had errors a second time).
-      if (this.fault) return Promise.reject(this.fault);
-      this.statements++;
-      return read(text, params).catch(this.remember);
-    };
+    this.query = guard
+      ? async (text, params) => {
+          // A request that met a database fault fails its other statements at once rather than
+          // waiting out the same timeout again (src/server/executor.ts runs an operation whose
+          // compiled run had errors a second time).
+          if (this.fault) throw this.fault;
+          // A request past its deadline, whose client is gone or that read too many rows sends nothing more.
+          if (guard.stopped()) throw guard.reason;
+          this.statements++;
+          const rows = await read(text, params).catch(this.remember);
+          guard.countRows(rows.length);
+          return rows;
+        }
+      : (text, params) => {
+          if (this.fault) return Promise.reject(this.fault);
+          this.statements++;
+          return read(text, params).catch(this.remember);
+        };
   }
 
   /** The request's first database fault (DATABASE_UNAVAILABLE, STATEMENT_TIMEOUT). */

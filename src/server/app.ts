@@ -22,7 +22,17 @@ import {
   type CostLimitSettings,
 } from "./cost-limits";
 import { compressionSetting, registerCompression } from "./compression";
+import {
+  CLIENT_CLOSED,
+  deadlinePlugin,
+  deadlineSettings,
+  oversize,
+  RequestGuard,
+  responseTooLargeBody,
+  type DeadlineSettings,
+} from "./deadline";
 import { compiledExecutionPlugin } from "./executor";
+import { inflightPlugin } from "./inflight";
 import { graphiqlPage } from "./graphiql";
 import { healthSettings, registerHealthRoutes, type HealthSettings } from "./health";
 import { ingestSettings, registerIngestRoute } from "./ingest-route";
@@ -55,6 +65,8 @@ export interface AppOptions {
   cors?: CorsSettings;
   /** Query cost, depth, alias, directive, repeat and token limits and each client's budget; by default from the environment (src/server/cost-limits.ts). */
   cost?: CostLimitSettings;
+  /** Each request's deadline, answer size and row limit; by default from the environment (src/server/deadline.ts). */
+  limits?: DeadlineSettings;
   /** How often at most the API keys file is looked at for changes, ms (1000). */
   apiKeyCheckIntervalMs?: number;
   /**
@@ -74,10 +86,14 @@ declare module "fastify" {
     cost: number | null;
     /** The code of the answer's first error, for the request log. */
     errorCode: string | null;
+    /** The GraphQL request's deadline, disconnect and row limit (src/server/deadline.ts). */
+    guard: RequestGuard | null;
   }
 }
 
 export const GRAPHQL_PATH = "/graphql";
+
+type SendDone = (error: Error | null, payload: unknown) => void;
 
 const QUIET_LOGGER = {
   debug: () => {},
@@ -131,6 +147,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("store", null);
   app.decorateRequest("cost", null);
   app.decorateRequest("errorCode", null);
+  app.decorateRequest("guard", null);
+  app.decorateRequest("inflight", false);
   // The request of each Context (by its Store: Apollo hands plugins a shallow copy of the
   // Context), for the client whose budget it spends and the operation name in the request log.
   const requests = new WeakMap<Context["store"], FastifyRequest>();
@@ -138,9 +156,13 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     const request = requests.get(context.store);
     return request ? clientKey(request.principal, request.ip) : "unknown";
   };
+  // In a worker of `serve --workers N`: the primary hears of each operation (src/server/inflight.ts).
+  const inflight = inflightPlugin<Context>((context) => requests.get(context.store));
   const operations = options.operations ?? operationSettings();
   const cost = options.cost ?? costLimitSettings();
   const guard = new DocumentGuard(options.schema, cost);
+  const limits = options.limits ?? deadlineSettings();
+  const maxResponseBytes = limits.maxResponseBytes;
   const apollo = new ApolloServer<Context>({
     schema: options.schema,
     // Explorers use GraphiQL and introspection whatever NODE_ENV says, unless switched off.
@@ -155,11 +177,25 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are set; the plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
+      // Before the compiled runner: its responseForOperation sees every operation that runs.
+      ...(inflight ? [inflight] : []),
       // Runs the operations clients repeat compiled.
       compiledExecutionPlugin(options.schema),
       // Internal errors reach clients as a request ID, their details the log.
       internalErrorsPlugin(requests),
       ...(logging || metrics ? [requestLogPlugin(requests, metrics)] : []),
+      // Last: a request stopped by its deadline, client or row limit answers why, whatever ran.
+      deadlinePlugin<Context>(
+        (context) => requests.get(context.store),
+        // A client that went away got nothing: 499, as nginx logs it, once the work has stopped
+        // (Fastify's onResponse, where the other requests are logged and counted, never runs).
+        logging || metrics
+          ? (request, ms) => {
+              if (logging) logRequest(request, 499, ms);
+              metrics?.responded(request, 499, ms);
+            }
+          : null,
+      ),
     ],
     // Apollo's own messages (such as "Enabling inline tracing for this subgraph") go to the
     // request log when there is one; otherwise only its warnings and errors, to stderr.
@@ -172,10 +208,11 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const handler = fastifyApolloHandler(apollo, {
     // One Context per request: its DataLoader caches never outlive the request; its scope is
     // what the request's credential may read.
-    context: async (request) => {
+    context: async (request, reply) => {
       // Every request that reaches Apollo was authenticated by the preHandler below.
       if (!request.principal) throw new Error("a GraphQL request reached Apollo without a principal");
-      const context = new Context(options.dataSource, request.principal.scope);
+      request.guard = new RequestGuard(limits, reply.raw);
+      const context = new Context(options.dataSource, request.principal.scope, request.guard);
       requests.set(context.store, request);
       request.store = context.store;
       return context;
@@ -187,6 +224,18 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     url: GRAPHQL_PATH,
     method: ["GET", "POST", "OPTIONS"],
     ...(cors ? { onRequest: cors } : {}),
+    // An answer above the size limit is replaced by RESPONSE_TOO_LARGE (Apollo's answers are strings).
+    ...(maxResponseBytes !== null
+      ? {
+          onSend: (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: SendDone) => {
+            const bytes = typeof payload === "string" ? oversize(payload, maxResponseBytes) : -1;
+            if (bytes < 0) return done(null, payload);
+            request.errorCode = "RESPONSE_TOO_LARGE";
+            reply.code(400);
+            done(null, responseTooLargeBody(bytes, maxResponseBytes));
+          },
+        }
+      : {}),
     // A browser opening the URL gets GraphiQL (the page holds no data: its requests carry the
     // headers typed into its headers pane); everything else must carry a credential, then goes
     // to Apollo.
@@ -243,7 +292,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     registerMetricsRoute(app, metrics, { token: metricSettings.token, authenticator, refuse: sendAuthError });
     // Whether or not there is a request log; a callback hook, not an async one: every request runs it.
     app.addHook("onResponse", (request, reply, done) => {
-      metrics.responded(request, reply);
+      metrics.responded(request, reply.statusCode, reply.elapsedTime);
       done();
     });
     app.addHook("onClose", (_instance, done) => {
@@ -254,26 +303,32 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
 
   if (logging) {
     app.addHook("onResponse", async (request, reply) => {
-      const principal = request.principal;
-      request.log.info(
-        {
-          subject: principal?.subject ?? "anonymous",
-          via: principal?.via ?? null,
-          operation: request.operationName,
-          cost: request.cost,
-          statements: request.store?.statements ?? 0,
-          method: request.method,
-          path: request.routeOptions.url ?? request.url.split("?", 1)[0],
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-          ...(request.errorCode ? { code: request.errorCode } : {}),
-          ...(request.authProblem ? { auth: request.authProblem } : {}),
-        },
-        "request",
-      );
+      // Logged by the deadline plugin (Fastify's onResponse never runs for a closed connection).
+      if (request.errorCode !== CLIENT_CLOSED) logRequest(request, reply.statusCode, reply.elapsedTime);
     });
   }
   return app;
+}
+
+/** The request log's line for a request (logging on). */
+function logRequest(request: FastifyRequest, status: number, ms: number): void {
+  const principal = request.principal;
+  request.log.info(
+    {
+      subject: principal?.subject ?? "anonymous",
+      via: principal?.via ?? null,
+      operation: request.operationName,
+      cost: request.cost,
+      statements: request.store?.statements ?? 0,
+      method: request.method,
+      path: request.routeOptions.url ?? request.url.split("?", 1)[0],
+      status,
+      ms: Math.round(ms * 10) / 10,
+      ...(request.errorCode ? { code: request.errorCode } : {}),
+      ...(request.authProblem ? { auth: request.authProblem } : {}),
+    },
+    "request",
+  );
 }
 
 /**

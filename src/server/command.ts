@@ -17,6 +17,7 @@ import { compressionSetting } from "./compression";
 import { costLimitSettings, describeCostLimits, type CostLimitSettings } from "./cost-limits";
 import { healthSettings, type HealthSettings } from "./health";
 import { metricsSettings, type MetricsSettings } from "./metrics";
+import { deadlineSettings, describeDeadlines, type DeadlineSettings } from "./deadline";
 import { operationSettings, type OperationSettings } from "./operations";
 import { ingestSettings } from "./ingest-route";
 import { runWorkers, workerCount } from "./workers";
@@ -67,6 +68,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
   const cost = costLimitSettings();
   const health = healthSettings();
   databaseTimeouts();
+  const limits = deadlineSettings();
   const ingestOn = ingestSettings().token !== null || authOn;
   const logRequests = requestLogging();
   const logLevel = logLevelSetting();
@@ -81,6 +83,7 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     }
     if (corsOn(cors)) log(describeCors(cors));
     log(describeCostLimits(cost));
+    log(describeDeadlines(limits));
     log(
       ingestOn
         ? `POST http://${shown}/ingest is on`
@@ -93,7 +96,21 @@ export async function serveCommand(args: string[], log: (message: string) => voi
     }
   };
 
-  const common = { port, host, log, auth, logRequests, logLevel, metrics, compression, operations, cors, cost, health };
+  const common = {
+    port,
+    host,
+    log,
+    auth,
+    logRequests,
+    logLevel,
+    metrics,
+    compression,
+    operations,
+    cors,
+    cost,
+    health,
+    limits,
+  };
   // A worker: the primary has prepared the store; serve quietly and stop with the primary.
   if (cluster.isWorker) return serve({ ...common, migrate: false, announce: null });
   if (workers === 1) return serve({ ...common, migrate: values.migrate, announce: (shown) => announce(shown, "") });
@@ -157,6 +174,8 @@ interface ServeOptions {
   cost: CostLimitSettings;
   /** Readiness check timeout and caching. */
   health: HealthSettings;
+  /** Each request's deadline, answer size and row limit. */
+  limits: DeadlineSettings;
   migrate: boolean | undefined;
   log: (message: string) => void;
   /** Says where the API listens; null in a worker (its primary says it once). */
@@ -179,6 +198,7 @@ async function serve({
   cors,
   cost,
   health,
+  limits,
 }: ServeOptions): Promise<number> {
   // The GraphQL stack loads only in the processes that serve.
   const [{ buildTrailGraphSchema }, { createApp }] = await Promise.all([import("../schema/build"), import("./app")]);
@@ -197,6 +217,7 @@ async function serve({
     logRequests,
     metrics,
     compression,
+    limits,
   });
   // 4. Stop cleanly on SIGINT/SIGTERM (or, in a worker, when the primary is gone): finish
   // requests in flight, then close the store.

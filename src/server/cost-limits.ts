@@ -202,6 +202,14 @@ export function refusalResponse(error: GraphQLError): { status: number; body: st
   };
 }
 
+/** The cost of each request's answer (Apollo Server's request object lives as long as the request). */
+const answered = new WeakMap<object, CostExtension>();
+
+/** The cost of an operation the limits let through, once known (`requestContext.request`), else null. */
+export function costOfRequest(request: object): number | null {
+  return answered.get(request)?.requested ?? null;
+}
+
 /**
  * Refuses, before anything runs, operations above the limits, and operations of a client whose
  * budget is spent; reports each answer's cost in `extensions.cost`.
@@ -231,8 +239,6 @@ export function costLimitsPlugin<TContext extends BaseContext>(
   const limits = { ...settings, maxCost: costLimit };
   /** Reports that hold whatever the variables, per document and operation name. */
   const reusable = new WeakMap<DocumentNode, Map<string, CostReport>>();
-  /** The cost of each request's answer (Apollo Server's request object lives as long as the request). */
-  const answered = new WeakMap<object, CostExtension>();
 
   const listener: GraphQLRequestListener<TContext> = {
     async didResolveOperation({ document, operation, operationName, request, contextValue }) {

@@ -43,7 +43,10 @@ const MAX_OPERATION_NAME_LENGTH = 100;
 /** Error codes come from this server, but a bound costs nothing. */
 const MAX_ERROR_CODES = 50;
 
-/** Refusals of an operation before it runs: cost limits, budgets, credentials, trusted documents. */
+/**
+ * Refusals of an operation before it runs (cost limits, budgets, credentials, trusted documents),
+ * and operations stopped while they ran (deadline, answer size, client gone: src/server/deadline.ts).
+ */
 export const REFUSAL_CODES: readonly string[] = [
   "TOO_MANY_TOKENS",
   "OPERATION_TOO_DEEP",
@@ -56,6 +59,9 @@ export const REFUSAL_CODES: readonly string[] = [
   "FORBIDDEN",
   "SERVICE_UNAVAILABLE",
   "OPERATION_NOT_TRUSTED",
+  "DEADLINE_EXCEEDED",
+  "RESPONSE_TOO_LARGE",
+  "CLIENT_CLOSED",
 ];
 const REFUSALS = new Set(REFUSAL_CODES);
 
@@ -196,17 +202,17 @@ export class Metrics {
   }
 
   /** After each response (Fastify's onResponse): its duration, and its refusal or error when it never reached Apollo. */
-  responded(request: FastifyRequest, reply: FastifyReply): void {
+  responded(request: FastifyRequest, status: number, ms: number): void {
     const route = request.routeOptions.url ?? "unmatched";
     const name = request.operationName;
     const operation = route === "/graphql" ? (name === null ? "anonymous" : this.operationLabel(name)) : "";
-    const key = `${reply.statusCode} ${route} ${operation}`;
+    const key = `${status} ${route} ${operation}`;
     let child = this.requestChildren.get(key);
     if (!child) {
-      child = this.requestSeconds.labels({ route, operation, status: reply.statusCode });
+      child = this.requestSeconds.labels({ route, operation, status });
       this.requestChildren.set(key, child);
     }
-    child.observe(reply.elapsedTime / 1000);
+    child.observe(ms / 1000);
     const code = request.errorCode;
     if (code === null) return;
     if (REFUSALS.has(code)) this.refusals.inc({ reason: code });

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import { UsageError } from "../usage-error";
+import { InflightRequests } from "./inflight";
 import { gatherWorkerMetrics } from "./metrics";
 
 /**
@@ -30,7 +31,8 @@ export interface WorkersOptions {
 /**
  * The primary of `serve --workers N`: forks N copies of this command (node:cluster re-runs the
  * same script, arguments and node flags; the workers share one listening socket), replaces a
- * worker that dies, and stops them all on SIGINT/SIGTERM. Resolves with the exit code: 0 after a
+ * worker that dies (logging the requests it had in flight: the likeliest cause of a death such as
+ * running out of memory), and stops them all on SIGINT/SIGTERM. Resolves with the exit code: 0 after a
  * requested stop, 1 when a worker fails before it listens or workers keep dying.
  */
 export function runWorkers({ count, log, ready }: WorkersOptions): Promise<number> {
@@ -38,6 +40,8 @@ export function runWorkers({ count, log, ready }: WorkersOptions): Promise<numbe
     const listened = new Set<number>();
     const exits: number[] = [];
     let stopping: number | null = null;
+    const inflight = new InflightRequests();
+    const fork = () => inflight.watch(cluster.fork());
 
     const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     const stop = (code: number) => {
@@ -60,6 +64,7 @@ export function runWorkers({ count, log, ready }: WorkersOptions): Promise<numbe
         return;
       }
       const how = signal ? `signal ${signal}` : `code ${code}`;
+      for (const request of inflight.ended(worker)) log(`worker ${worker.process.pid} had in flight: ${request}`);
       if (!listened.has(worker.id)) {
         log(`worker ${worker.process.pid} exited with ${how} before it listened: stopping`);
         return stop(1);
@@ -72,12 +77,12 @@ export function runWorkers({ count, log, ready }: WorkersOptions): Promise<numbe
         return stop(1);
       }
       log(`worker ${worker.process.pid} exited with ${how}: starting another`);
-      cluster.fork();
+      fork();
     });
     // A scrape of any worker answers the whole service's figures (src/server/metrics.ts).
     gatherWorkerMetrics();
     process.once("SIGINT", () => stop(0));
     process.once("SIGTERM", () => stop(0));
-    for (let i = 0; i < count; i++) cluster.fork();
+    for (let i = 0; i < count; i++) fork();
   });
 }

@@ -5,7 +5,12 @@ import { createServer, type Server } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeConfig } from "../../src/db/datasource";
+import { openStore } from "../../src/db/open";
+import { ingest } from "../../src/ingest/ingest";
 import { requireBuiltCli, runCli, serve } from "../support/cli";
+import { buildEvent, ramUser } from "../support/event-builder";
+import { arraySource } from "../support/harness";
 
 /** The pids of a process's children (Linux). */
 function childrenOf(pid: number): number[] {
@@ -149,4 +154,66 @@ describe.skipIf(process.platform !== "linux")("serve --workers", () => {
       expect(run.stderr).not.toContain("applied migration");
     }
   });
+  it("logs the request a worker had in flight when it died (out of memory), and keeps answering", async () => {
+    // 3,000 events of 30 identities; with every limit off, three levels of 100 events per identity
+    // are a million nodes: more than a 96 MB heap holds.
+    const url = `sqlite:${join(dir, "heap.sqlite")}`;
+    const store = await openStore(storeConfig(url), { migrate: true });
+    const events = Array.from({ length: 3_000 }, (_, n) => buildEvent({ userIdentity: ramUser(`user${n % 30}`) }));
+    await ingest(store.dataSource, [arraySource(events)]);
+    await store.dataSource.destroy();
+    const server = await serve({
+      cwd: dir,
+      databaseUrl: url,
+      args: ["--workers", "2"],
+      env: {
+        NODE_OPTIONS: "--max-old-space-size=96",
+        TRAILGRAPH_MAX_COST: "off",
+        TRAILGRAPH_MAX_DEPTH: "off",
+        TRAILGRAPH_COST_PER_SECOND: "off",
+        TRAILGRAPH_MAX_ROWS: "off",
+        TRAILGRAPH_MAX_RESPONSE_BYTES: "off",
+        TRAILGRAPH_REQUEST_TIMEOUT_MS: "off",
+      },
+    });
+    const primary = server.child.pid!;
+    try {
+      await until("two workers", () => childrenOf(primary).length === 2);
+      // Requests that ended are not in flight.
+      for (let n = 0; n < 10; n++)
+        expect(
+          JSON.parse(await postOnNewConnection(server.url, "query Small { events { totalCount } }")),
+        ).toMatchObject({
+          data: { events: { totalCount: 3_000 } },
+        });
+      let inner = "eventId";
+      for (let level = 3; level > 0; level--)
+        inner = `eventId userIdentity { events(first: 100, filter: { eventNames: ["DescribeInstances", "l${level}"] }) { nodes { ${inner} } } }`;
+      const fatal = `query Exhaust { events(first: 100) { nodes { ${inner} } } }`;
+      await expect(postOnNewConnection(server.url, fatal)).rejects.toThrow(/socket hang up|ECONNRESET/);
+      await until("the primary's report", () => /had in flight/.test(server.log()), 60_000);
+      const log = server.log();
+      const died = /worker (\d+) exited with (signal SIGABRT|code 134): starting another/.exec(log);
+      expect(died, log).not.toBeNull();
+      const reports = log.match(/worker \d+ had in flight: .*/g);
+      expect(reports).toHaveLength(1);
+      expect(reports![0]).toMatch(
+        new RegExp(
+          `^worker ${died![1]} had in flight: request [0-9a-f-]{36} \\(operation Exhaust, subject open, cost \\d+, \\d+ ms\\)$`,
+        ),
+      );
+      expect(log).not.toMatch(/operation Small/);
+      // The other worker answers at once; a replacement takes the dead one's place.
+      expect(JSON.parse(await postOnNewConnection(server.url, "{ events { totalCount } }"))).toMatchObject({
+        data: { events: { totalCount: 3_000 } },
+      });
+      await until("a replacement worker", () => {
+        const now = childrenOf(primary);
+        return now.length === 2 && !now.includes(Number(died![1]));
+      });
+      expect((await server.stop()).code).toBe(0);
+    } finally {
+      if (alive(primary)) process.kill(primary, "SIGKILL");
+    }
+  }, 90_000);
 });
