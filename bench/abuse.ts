@@ -15,7 +15,8 @@
  *
  *   --events 100000          dataset size; --accounts 200 --seed 4 --days 30 (the generator's)
  *   --repeat 50              copies of each abusive shape, sent 8 at a time
- *   --pause-seconds 10       how long the database is paused (SIGSTOP) and how long it stays down
+ *   --pause-seconds 20       how long the database is paused (SIGSTOP), and how long it stays down
+ *                            when restarted (longer than the default query timeout, 15 s)
  *   --mixed-seconds 60  --connections 16
  *   --keep                   keep the database and the generated files
  *
@@ -24,15 +25,16 @@
  * .bench/abuse-last-run.json. Needs `npm run build` (the script runs it). Loopback only; stops by
  * itself.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
+import { buildEvent } from "../test/support/event-builder";
 import { ABUSIVE } from "../test/support/query-shapes";
 import { runCli, startTrailGraph, type Server } from "./children";
-import { buildDataset, positive } from "./dataset";
+import { buildDataset, positive, withConnection } from "./dataset";
 import { BENCH_BUFFER_POOL_MB, readFacts } from "./harness";
 import { quantile, runLoad } from "./load";
 import { requestBodies, variableSets, type OpKey } from "./operations";
@@ -143,6 +145,176 @@ function middle(values: number[]): number {
   return quantile(sorted, 0.5);
 }
 
+interface FaultRow {
+  fault: string;
+  seconds: number;
+  /** Bystander requests started during the fault: how many, by status and code, and the slowest. */
+  requests: number;
+  answers: Record<string, number>;
+  slowestMs: number;
+  /** Seconds from the database's return to the first bystander answer without errors. */
+  recoverySeconds: number;
+  live: { statuses: Record<string, number>; maxMs: number };
+  ready: { statuses: Record<string, number>; maxMs: number };
+  pushes: { sent: number; refused: Record<string, number>; events: number; stored: number };
+  /** Answers that named the database's address or the driver's words. */
+  leaks: number;
+}
+
+/** How many of each. */
+function tally(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A database fault under load: the bystander starts a request every 500 ms (each waits as long as
+ * it takes), /health/live and /health/ready are asked every 500 ms, and a pusher POSTs batches of
+ * 100 new events to /ingest, pushing a batch again after a refusal until it is stored. `act`
+ * breaks the database, `heal` mends it after `seconds`; the run goes on until the bystander is
+ * answered again, plus 3 s.
+ */
+async function underFault(options: {
+  name: string;
+  seconds: number;
+  server: Server;
+  databaseUrl: string;
+  databasePort: number;
+  bystanderKey: string;
+  pusherKey: string;
+  simple: readonly string[];
+  act: () => void | Promise<void>;
+  heal: () => void | Promise<void>;
+}): Promise<FaultRow> {
+  const { server, simple } = options;
+  const base = server.url.replace(/\/graphql$/, "");
+  const leaks = (text: string) =>
+    text.includes("127.0.0.1") || text.includes(`:${options.databasePort}`) || /ECONN|PROTOCOL_|mysql/i.test(text);
+  let leaked = 0;
+  let stopping = false;
+  let faultStart = Infinity;
+  let faultEnd = Infinity;
+  const during: Array<Promise<Answer & { startedAt: number }>> = [];
+  let recoveredAt = Infinity;
+  let i = 0;
+  const reads = (async () => {
+    while (!stopping) {
+      const startedAt = performance.now();
+      const answer = send(server.url, simple[i++ % simple.length], options.bystanderKey).then((a) => {
+        if (leaks(a.text)) leaked++;
+        if (a.status === 200 && a.code === null && startedAt >= faultEnd)
+          recoveredAt = Math.min(recoveredAt, startedAt);
+        return { ...a, startedAt };
+      });
+      if (startedAt >= faultStart && startedAt < faultEnd) during.push(answer);
+      await sleep(500);
+    }
+  })();
+  const health: Record<"live" | "ready", Array<{ status: number; ms: number }>> = { live: [], ready: [] };
+  const probes = (async () => {
+    while (!stopping) {
+      const inFault = performance.now() >= faultStart && performance.now() < faultEnd;
+      await Promise.all(
+        (["live", "ready"] as const).map(async (which) => {
+          const began = performance.now();
+          const response = await fetch(`${base}/health/${which}`);
+          const text = await response.text();
+          if (leaks(text)) leaked++;
+          if (inFault) health[which].push({ status: response.status, ms: performance.now() - began });
+        }),
+      );
+      await sleep(500);
+    }
+  })();
+  const pushed: string[] = [];
+  const refusals: string[] = [];
+  let sent = 0;
+  const pusher = (async () => {
+    while (!stopping) {
+      const events = Array.from({ length: 100 }, () => buildEvent({ eventId: randomUUID() }));
+      for (;;) {
+        sent++;
+        const response = await fetch(`${base}/ingest`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${options.pusherKey}`, "content-type": "application/json" },
+          body: JSON.stringify(events),
+        });
+        const text = await response.text();
+        if (leaks(text)) leaked++;
+        if (response.status === 200) break;
+        refusals.push(String(response.status));
+        const wait = Number(response.headers.get("retry-after") ?? "1");
+        await sleep(Math.min(wait, 2) * 1000);
+      }
+      pushed.push(...events.map((event) => event.eventId));
+    }
+  })();
+
+  await sleep(2000);
+  faultStart = performance.now();
+  await options.act();
+  await sleep(options.seconds * 1000);
+  await options.heal();
+  faultEnd = performance.now();
+  while (recoveredAt === Infinity && performance.now() - faultEnd < 120_000) await sleep(100);
+  await sleep(3000);
+  stopping = true;
+  await Promise.all([reads, probes, pusher]);
+  const answers = await Promise.all(during);
+  const stored = await withConnection(options.databaseUrl, async (c) => {
+    const [rows] = (await c.query("SELECT COUNT(*) AS n FROM events WHERE event_id IN (?)", [pushed])) as unknown as [
+      Array<{ n: number }>,
+    ];
+    return Number(rows[0].n);
+  });
+  const statuses = (list: Array<{ status: number; ms: number }>) => ({
+    statuses: tally(list.map((entry) => String(entry.status))),
+    maxMs: Math.max(0, ...list.map((entry) => entry.ms)),
+  });
+  return {
+    fault: options.name,
+    seconds: options.seconds,
+    requests: answers.length,
+    answers: tally(answers.map((a) => `${a.status}${a.code ? ` ${a.code}` : ""}`)),
+    slowestMs: Math.max(0, ...answers.map((a) => a.ms)),
+    recoverySeconds: (recoveredAt - faultEnd) / 1000,
+    live: statuses(health.live),
+    ready: statuses(health.ready),
+    pushes: { sent, refused: tally(refusals), events: pushed.length, stored },
+    leaks: leaked,
+  };
+}
+
+/** One request of a shape beside the bystander, the server's RSS sampled every 100 ms. */
+async function unlimited(
+  server: Server,
+  shape: { name: string; body: string },
+  key: string,
+  bystanderKey: string,
+  simple: readonly string[],
+) {
+  const rssBefore = rssMb(server.pid);
+  let peak = rssBefore;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(server.pid))), 100);
+  const beside = bystander(server.url, bystanderKey, simple);
+  const answer = await send(server.url, shape.body, key).finally(() => clearInterval(sampler));
+  const latencies = await beside.stop();
+  return {
+    shape: shape.name,
+    status: answer.status,
+    code: answer.code,
+    ms: answer.ms,
+    answerBytes: Buffer.byteLength(answer.text),
+    rssBeforeMb: rssBefore,
+    rssPeakMb: peak,
+    rssAfterMb: rssMb(server.pid),
+    bystander: latencies,
+  };
+}
+
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-");
 
 async function main(): Promise<void> {
@@ -153,7 +325,7 @@ async function main(): Promise<void> {
       seed: { type: "string", default: "4" },
       days: { type: "string", default: "30" },
       repeat: { type: "string", default: "50" },
-      "pause-seconds": { type: "string", default: "10" },
+      "pause-seconds": { type: "string", default: "20" },
       "mixed-seconds": { type: "string", default: "60" },
       connections: { type: "string", default: "16" },
       keep: { type: "boolean", default: false },
@@ -189,8 +361,11 @@ async function main(): Promise<void> {
     // The three clients' keys, made as an operator makes them.
     const apiKeysFile = join(work, "api-keys.json");
     process.env.TRAILGRAPH_API_KEYS_FILE = apiKeysFile;
-    const keyFor = async (name: string) => {
-      const created = await runCli(["apikey", "create", "--name", name, "--all-accounts"], databaseUrl);
+    const keyFor = async (name: string, write = false) => {
+      const created = await runCli(
+        ["apikey", "create", "--name", name, "--all-accounts", ...(write ? ["--write"] : [])],
+        databaseUrl,
+      );
       const key = /tgk_[0-9a-f]{12}_\S+/.exec(created.stdout)?.[0];
       if (!key) throw new Error(`trailgraph apikey create printed '${created.stdout}'`);
       return key;
@@ -198,6 +373,7 @@ async function main(): Promise<void> {
     const abuser = await keyFor("abuser");
     const bystanderKey = await keyFor("bystander");
     const loadKey = await keyFor("mixed load");
+    const pusherKey = await keyFor("pusher", true);
 
     const facts = await readFacts(databaseUrl, generate.seed);
     const bodies = new Map<OpKey, string[]>();
@@ -289,7 +465,60 @@ async function main(): Promise<void> {
     })();
     log(`budget: ${budget.acceptedBeforeRefusal} accepted, then ${budget.refusal?.status} ${budget.refusal?.code}`);
 
-    // 3. The mixed load: the four operations in turn, at `connections`, on a server without the budget.
+    // 3. Every query limit off: what the deadline, row and answer limits do on their own.
+    const unlimitedServer = await startTrailGraph(databaseUrl, {
+      env: Object.fromEntries([
+        ["TRAILGRAPH_API_KEYS_FILE", apiKeysFile],
+        ...["COST", "DEPTH", "ALIASES", "DIRECTIVES", "REPEATS", "TOKENS"].map((what) => [
+          `TRAILGRAPH_MAX_${what}`,
+          "off",
+        ]),
+      ]),
+    });
+    servers.push(unlimitedServer);
+    const realEvent = (JSON.parse(simple[0]) as { variables: { id: string } }).variables.id;
+    const unlimitedRows = [];
+    for (const shape of ABUSIVE) {
+      const body = JSON.stringify({ query: shape.query.replace(/eventId: "[^"]+"/, `eventId: "${realEvent}"`) });
+      const row = await unlimited(unlimitedServer, { name: shape.name, body }, abuser, bystanderKey, simple);
+      unlimitedRows.push(row);
+      log(`limits off, ${shape.name}: ${row.status} ${row.code}, ${fixed(row.ms, 0)} ms`);
+    }
+    await unlimitedServer.stop();
+
+    // 4. Database faults under load, on the production server.
+    const faultOptions = {
+      server,
+      databaseUrl,
+      databasePort: mysql.port,
+      bystanderKey,
+      pusherKey,
+      simple,
+    };
+    const db = mysql;
+    const faults: FaultRow[] = [];
+    faults.push(
+      await underFault({
+        ...faultOptions,
+        name: `paused (SIGSTOP) for ${pauseSeconds} s`,
+        seconds: pauseSeconds,
+        act: () => db.pause(),
+        heal: () => db.resume(),
+      }),
+    );
+    log(`paused: ${JSON.stringify(faults[0].answers)}`);
+    faults.push(
+      await underFault({
+        ...faultOptions,
+        name: `restarted, down for ${pauseSeconds} s`,
+        seconds: 0,
+        act: () => db.restart({ downMs: pauseSeconds * 1000 }),
+        heal: () => undefined,
+      }),
+    );
+    log(`restarted: ${JSON.stringify(faults[1].answers)}`);
+
+    // 5. The mixed load: the four operations in turn, at `connections`, on a server without the budget.
     const mixedServer = await startTrailGraph(databaseUrl, { env: { TRAILGRAPH_API_KEYS_FILE: apiKeysFile } });
     servers.push(mixedServer);
     const mixedBodies: string[] = [];
@@ -322,6 +551,8 @@ async function main(): Promise<void> {
       baseline,
       shapes: shapeRows,
       budget,
+      unlimited: unlimitedRows,
+      faults,
       mixed: { ...mixed, rssStartMb: rssStart, rssEndMb: rssEnd, rssSamplesMb: samples },
     };
     mkdirSync(join(ROOT, ".bench"), { recursive: true });
@@ -335,6 +566,8 @@ async function main(): Promise<void> {
 
 function render(report: {
   baseline: Latencies;
+  unlimited: Array<Awaited<ReturnType<typeof unlimited>>>;
+  faults: FaultRow[];
   shapes: ShapeRow[];
   budget: {
     acceptedBeforeRefusal: number;
@@ -385,6 +618,34 @@ function render(report: {
       `refused (median ${fixed(g.refusalMsMedian, 2)} ms); the bystander meanwhile: p50 ${fixed(g.bystander.p50, 2)} ms, ` +
       `max ${fixed(g.bystander.max, 1)} ms, ${g.bystander.failed} failed.`,
   );
+  lines.push(
+    "",
+    "Every query limit off (TRAILGRAPH_MAX_COST, _DEPTH, _ALIASES, _DIRECTIVES, _REPEATS, _TOKENS), each shape once: what the deadline, row and answer limits do alone.",
+    "",
+    "| shape | status | code | ms | answer bytes | RSS before | peak | after | bystander p50 | max |",
+    "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|",
+  );
+  for (const row of report.unlimited) {
+    lines.push(
+      `| ${row.shape} | ${row.status} | ${row.code ?? ""} | ${fixed(row.ms, 0)} | ${row.answerBytes.toLocaleString("en-US")} | ${fixed(row.rssBeforeMb, 0)} | ${fixed(row.rssPeakMb, 0)} | ${fixed(row.rssAfterMb, 0)} | ${fixed(row.bystander.p50, 2)} | ${fixed(row.bystander.max, 0)} |`,
+    );
+  }
+  const counts = (record: Record<string, number>) =>
+    Object.entries(record)
+      .map(([key, n]) => `${n}× ${key}`)
+      .join(", ") || "-";
+  lines.push(
+    "",
+    "Database faults under load (the production server): the bystander starts a request every 500 ms, /health/live and /health/ready are asked every 500 ms, a pusher POSTs batches of 100 events to /ingest and pushes a refused batch again.",
+    "",
+    "| fault | requests started meanwhile | their answers | slowest ms | recovered after s | /health/live | /health/ready | ready max ms | pushes refused | events pushed / stored | answers naming the database |",
+    "|---|--:|---|--:|--:|---|---|--:|---|--:|--:|",
+  );
+  for (const row of report.faults) {
+    lines.push(
+      `| ${row.fault} | ${row.requests} | ${counts(row.answers)} | ${fixed(row.slowestMs, 0)} | ${fixed(row.recoverySeconds, 2)} | ${counts(row.live.statuses)} (max ${fixed(row.live.maxMs, 0)} ms) | ${counts(row.ready.statuses)} | ${fixed(row.ready.maxMs, 0)} | ${counts(row.pushes.refused)} | ${row.pushes.events} / ${row.pushes.stored} | ${row.leaks} |`,
+    );
+  }
   const m = report.mixed;
   lines.push(
     "",

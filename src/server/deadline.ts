@@ -22,7 +22,7 @@ export interface DeadlineSettings {
  */
 export const DEFAULT_DEADLINES: DeadlineSettings = Object.freeze({
   requestTimeoutMs: 15_000,
-  maxResponseBytes: 16 * 1024 * 1024,
+  maxResponseBytes: 64 * 1024 * 1024,
   maxRows: 100_000,
 });
 

@@ -50,7 +50,7 @@ describe("deadline settings", () => {
     expect(deadlineSettings({})).toEqual(DEFAULT_DEADLINES);
     expect(DEFAULT_DEADLINES).toEqual({
       requestTimeoutMs: 15_000,
-      maxResponseBytes: 16 * 1024 * 1024,
+      maxResponseBytes: 64 * 1024 * 1024,
       maxRows: 100_000,
     });
     expect(
