@@ -52,6 +52,11 @@ export class Context {
     return this.guard?.signal ?? null;
   }
 
+  /** A list answers `nodes` items: counted against the request's limit (throws past it, or once the request is stopped). */
+  answering(nodes: number): void {
+    this.guard?.countNodes(nodes);
+  }
+
   constructor(
     dataSource: DataSource,
     scope: TenantScope,

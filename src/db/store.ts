@@ -160,6 +160,12 @@ export interface StatementGuard {
   readonly reason: Error | null;
   /** Adds the rows a statement read; throws (and aborts) once the request has read too many. */
   countRows(rows: number): void;
+  /**
+   * Adds the items a list answers (src/resolvers/lists.ts); throws once the request answers too
+   * many, or is stopped. Rows a request's DataLoaders read once can be answered again and again
+   * (a nested list repeating its parent's page) without a statement: this counts what is answered.
+   */
+  countNodes(nodes: number): void;
 }
 
 /**

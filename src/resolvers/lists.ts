@@ -28,6 +28,9 @@ export async function connection<T extends object, C extends ConnectionClass<T>>
 ): Promise<ReturnType<C["of"]>> {
   const page = pageRequest(args, spec.tag, spec.sort);
   const data = { page: await ctx.page(entity, spec, page, parent), count: () => ctx.count(spec, parent) };
+  // The request's DataLoaders may answer this page from one read for many parents: what a
+  // request answers, not only what it reads, is bounded (TRAILGRAPH_MAX_NODES).
+  ctx.answering(data.page.nodes.length);
   return type.of(data) as ReturnType<C["of"]>;
 }
 

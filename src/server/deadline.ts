@@ -13,6 +13,11 @@ export interface DeadlineSettings {
   maxResponseBytes: number | null;
   /** Rows all of one request's SQL statements may read together. */
   maxRows: number | null;
+  /**
+   * List items one answer may hold, a page answered for many parents counting for each (the
+   * request's DataLoaders read it once: no statement, no row counted).
+   */
+  maxNodes: number | null;
 }
 
 /**
@@ -24,6 +29,7 @@ export const DEFAULT_DEADLINES: DeadlineSettings = Object.freeze({
   requestTimeoutMs: 15_000,
   maxResponseBytes: 64 * 1024 * 1024,
   maxRows: 100_000,
+  maxNodes: 100_000,
 });
 
 /** No deadline and no size limit (tests of other features). */
@@ -31,17 +37,19 @@ export const NO_DEADLINES: DeadlineSettings = Object.freeze({
   requestTimeoutMs: null,
   maxResponseBytes: null,
   maxRows: null,
+  maxNodes: null,
 });
 
 /**
- * From the environment: TRAILGRAPH_REQUEST_TIMEOUT_MS, TRAILGRAPH_MAX_RESPONSE_BYTES and
- * TRAILGRAPH_MAX_ROWS, each a whole number or `0`/`off`. A bad value is a SettingsError naming it.
+ * From the environment: TRAILGRAPH_REQUEST_TIMEOUT_MS, TRAILGRAPH_MAX_RESPONSE_BYTES,
+ * TRAILGRAPH_MAX_ROWS and TRAILGRAPH_MAX_NODES, each a whole number or `0`/`off`. A bad value is a SettingsError naming it.
  */
 export function deadlineSettings(env: NodeJS.ProcessEnv = process.env): DeadlineSettings {
   return {
     requestTimeoutMs: setting(env, "TRAILGRAPH_REQUEST_TIMEOUT_MS", DEFAULT_DEADLINES.requestTimeoutMs),
     maxResponseBytes: setting(env, "TRAILGRAPH_MAX_RESPONSE_BYTES", DEFAULT_DEADLINES.maxResponseBytes),
     maxRows: setting(env, "TRAILGRAPH_MAX_ROWS", DEFAULT_DEADLINES.maxRows),
+    maxNodes: setting(env, "TRAILGRAPH_MAX_NODES", DEFAULT_DEADLINES.maxNodes),
   };
 }
 
@@ -63,7 +71,8 @@ export function describeDeadlines(settings: DeadlineSettings): string {
     value === null ? "off" : `${value.toLocaleString("en")}${unit}`;
   return (
     `request limits: deadline ${show(settings.requestTimeoutMs, " ms")}, ` +
-    `answer ${show(settings.maxResponseBytes, " bytes")}, rows read ${show(settings.maxRows, "")}`
+    `answer ${show(settings.maxResponseBytes, " bytes")}, rows read ${show(settings.maxRows, "")}, ` +
+    `list items answered ${show(settings.maxNodes, "")}`
   );
 }
 
@@ -84,6 +93,15 @@ export function rowsExceeded(limit: number): GraphQLError {
   return httpError(
     `The answer would hold more than ${limit} rows, the server's limit for one request (TRAILGRAPH_MAX_ROWS); ` +
       "ask for fewer rows (smaller first/last, fewer nested lists) or fewer fields.",
+    "RESPONSE_TOO_LARGE",
+    400,
+  );
+}
+
+export function nodesExceeded(limit: number): GraphQLError {
+  return httpError(
+    `The answer would hold more than ${limit} list items, the server's limit for one request (TRAILGRAPH_MAX_NODES); ` +
+      "ask for fewer rows (smaller first/last, fewer nested lists).",
     "RESPONSE_TOO_LARGE",
     400,
   );
@@ -139,6 +157,8 @@ export class RequestGuard implements StatementGuard {
   private readonly startedAt = performance.now();
   private readonly expiresAt: number;
   private rows = 0;
+  /** List items answered (a page answered for many parents counts for each). */
+  private nodes = 0;
 
   constructor(
     private readonly settings: DeadlineSettings,
@@ -193,6 +213,17 @@ export class RequestGuard implements StatementGuard {
     const max = this.settings.maxRows;
     if (max !== null && this.rows > max) {
       this.abort(rowsExceeded(max));
+      throw this.reason;
+    }
+  }
+
+  countNodes(nodes: number): void {
+    // Lists answered from what was read before send no statement: the deadline is checked here too.
+    if (this.stopped()) throw this.reason;
+    this.nodes += nodes;
+    const max = this.settings.maxNodes;
+    if (max !== null && this.nodes > max) {
+      this.abort(nodesExceeded(max));
       throw this.reason;
     }
   }

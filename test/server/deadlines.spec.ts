@@ -52,12 +52,14 @@ describe("deadline settings", () => {
       requestTimeoutMs: 15_000,
       maxResponseBytes: 64 * 1024 * 1024,
       maxRows: 100_000,
+      maxNodes: 100_000,
     });
     expect(
       deadlineSettings({
         TRAILGRAPH_REQUEST_TIMEOUT_MS: "off",
         TRAILGRAPH_MAX_RESPONSE_BYTES: "0",
         TRAILGRAPH_MAX_ROWS: " OFF ",
+        TRAILGRAPH_MAX_NODES: "off",
       }),
     ).toEqual(NO_DEADLINES);
     expect(
@@ -65,14 +67,16 @@ describe("deadline settings", () => {
         TRAILGRAPH_REQUEST_TIMEOUT_MS: "2500",
         TRAILGRAPH_MAX_RESPONSE_BYTES: "1048576",
         TRAILGRAPH_MAX_ROWS: "500",
+        TRAILGRAPH_MAX_NODES: "700",
       }),
-    ).toEqual({ requestTimeoutMs: 2500, maxResponseBytes: 1048576, maxRows: 500 });
+    ).toEqual({ requestTimeoutMs: 2500, maxResponseBytes: 1048576, maxRows: 500, maxNodes: 700 });
     for (const [name, value] of [
       ["TRAILGRAPH_REQUEST_TIMEOUT_MS", "15s"],
       ["TRAILGRAPH_REQUEST_TIMEOUT_MS", "-1"],
       ["TRAILGRAPH_REQUEST_TIMEOUT_MS", "3000000000"],
       ["TRAILGRAPH_MAX_RESPONSE_BYTES", "16MiB"],
       ["TRAILGRAPH_MAX_ROWS", "1.5"],
+      ["TRAILGRAPH_MAX_NODES", "many"],
     ]) {
       expect(() => deadlineSettings({ [name]: value }), `${name}=${value}`).toThrow(SettingsError);
       expect(() => deadlineSettings({ [name]: value }), `${name}=${value}`).toThrow(`${name} '${value}'`);
@@ -93,6 +97,18 @@ describe("deadline settings", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(open.stopped()).toBe(false);
     expect(open.signal.aborted).toBe(false);
+  });
+
+  it("lists answered without a statement are stopped by the deadline too, and counted", async () => {
+    const guard = new RequestGuard({ ...NO_DEADLINES, requestTimeoutMs: 20, maxNodes: 10 }, null);
+    guard.countNodes(10);
+    expect(() => guard.countNodes(1)).toThrow(/more than 10 list items/);
+    const late = new RequestGuard({ ...NO_DEADLINES, requestTimeoutMs: 20 }, null);
+    late.countNodes(1_000_000);
+    // No timer fires while a request answers from what it read (the event loop does not turn).
+    const until = performance.now() + 40;
+    while (performance.now() < until);
+    expect(() => late.countNodes(1)).toThrow(/past its deadline/);
   });
 
   it("an answer's size is its UTF-8 bytes, not counted when its length shows it fits", () => {
@@ -256,6 +272,34 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
   );
 
   it.skipIf(!available)(
+    "more list items than TRAILGRAPH_MAX_NODES, answered from one read: 400 RESPONSE_TOO_LARGE",
+    async () => {
+      // Ten aliases of one page: the request's DataLoader reads it once (30 rows, one statement)
+      // and answers it ten times (300 items).
+      const query = `{ ${Array.from({ length: 10 }, (_, n) => `p${n}: events(first: 30) { nodes { eventId } }`).join(" ")} }`;
+      const full = await post(await appWith(NO_DEADLINES), query);
+      expect(full.status).toBe(200);
+      expect(full.statements).toBe(1);
+      const app = await appWith({ ...NO_DEADLINES, maxRows: 100, maxNodes: 100 });
+      for (let run = 0; run <= COMPILE_AFTER; run++) {
+        const answer = await post(app, query);
+        expect(answer.status, answer.text.slice(0, 300)).toBe(400);
+        expect(answer.body).toEqual({
+          errors: [
+            {
+              message: expect.stringMatching(/more than 100 list items.*TRAILGRAPH_MAX_NODES.*ask for fewer rows/),
+              extensions: { code: "RESPONSE_TOO_LARGE" },
+            },
+          ],
+        });
+      }
+      // Just enough items: the same answer as without a limit.
+      const enough = await appWith({ ...NO_DEADLINES, maxRows: 100, maxNodes: 300 });
+      expect((await post(enough, query)).text).toBe(full.text);
+    },
+  );
+
+  it.skipIf(!available)(
     "an answer above TRAILGRAPH_MAX_RESPONSE_BYTES: 400 RESPONSE_TOO_LARGE with its size and the limit",
     async () => {
       const query = "{ events(first: 100) { nodes { eventId eventName eventTime } } }";
@@ -358,6 +402,12 @@ describe.each(storesUnderTest())("deadlines and response limits ($kind)", ({ kin
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(store.statements() - before).toBe(sent);
       expect(received).toBe("");
+      // GET /metrics counts it too (Fastify's onResponse, where metrics are taken, never ran).
+      const metrics = (await app.inject({ method: "GET", url: "/metrics" })).body;
+      expect(metrics).toMatch(
+        /^trailgraph_http_request_duration_seconds_count\{route="\/graphql",operation="anonymous",status="499"\} 1$/m,
+      );
+      expect(metrics).toMatch(/^trailgraph_refused_operations_total\{reason="CLIENT_CLOSED"\} 1$/m);
     },
   );
 });
