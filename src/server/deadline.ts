@@ -29,7 +29,7 @@ export const DEFAULT_DEADLINES: DeadlineSettings = Object.freeze({
   requestTimeoutMs: 15_000,
   maxResponseBytes: 64 * 1024 * 1024,
   maxRows: 100_000,
-  maxNodes: 100_000,
+  maxNodes: 20_000,
 });
 
 /** No deadline and no size limit (tests of other features). */

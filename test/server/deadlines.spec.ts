@@ -52,7 +52,7 @@ describe("deadline settings", () => {
       requestTimeoutMs: 15_000,
       maxResponseBytes: 64 * 1024 * 1024,
       maxRows: 100_000,
-      maxNodes: 100_000,
+      maxNodes: 20_000,
     });
     expect(
       deadlineSettings({

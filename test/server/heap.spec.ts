@@ -78,7 +78,7 @@ describe.skipIf(process.platform !== "linux")("heap under the default limits", (
     try {
       // Said after the address, once it listens.
       const limits =
-        "request limits: deadline 15,000 ms, answer 67,108,864 bytes, rows read 100,000, list items answered 100,000";
+        "request limits: deadline 15,000 ms, answer 67,108,864 bytes, rows read 100,000, list items answered 20,000";
       for (let wait = 0; wait < 100 && !server.log().includes(limits); wait++)
         await new Promise((resolve) => setTimeout(resolve, 50));
       expect(server.log()).toContain(limits);
