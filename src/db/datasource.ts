@@ -70,7 +70,7 @@ export function storeConfig(
         charset: "utf8mb4_bin",
         supportBigNumbers: true,
         bigNumberStrings: false,
-        poolSize: Number(process.env.TRAILGRAPH_DB_POOL ?? 10),
+        poolSize: poolSize(),
         // A server that is down or paused fails a request in a known time (src/db/faults.ts):
         // opening a connection waits this long for the server's greeting, and every statement
         // TypeORM runs (writes; reads bound themselves in src/db/reader.ts) this long for its
@@ -234,6 +234,16 @@ function statementCache(): number {
   const size = raw === undefined || raw.trim() === "" ? 100 : Number(raw);
   if (!Number.isInteger(size) || size < 0) {
     throw new Error(`TRAILGRAPH_DB_STATEMENTS '${raw}' is not a whole number of statements (0 or more).`);
+  }
+  return size;
+}
+
+/** TRAILGRAPH_DB_POOL: connections in each process's MySQL pool (default 10). */
+export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TRAILGRAPH_DB_POOL;
+  const size = raw === undefined || raw.trim() === "" ? 10 : Number(raw);
+  if (!Number.isInteger(size) || size < 1 || size > 1000) {
+    throw new Error(`TRAILGRAPH_DB_POOL '${raw}' is not a number of connections from 1 to 1000.`);
   }
   return size;
 }

@@ -25,8 +25,10 @@ export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = {
   connectMs: 5_000,
   acquireMs: 5_000,
   // Above the statement limit: a long statement is ended by the server (504, the connection
-  // stays usable) before the client gives up on it (503, the connection is closed).
-  queryMs: 15_000,
+  // stays usable) before the client gives up on it (503, the connection is closed). Below the
+  // request deadline (15 s, src/server/deadline.ts): a read stuck on a hung database is answered
+  // 503 with Retry-After, not 504 DEADLINE_EXCEEDED.
+  queryMs: 12_000,
   writeMs: 60_000,
   statementMs: 10_000,
 };

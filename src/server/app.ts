@@ -414,7 +414,8 @@ function requestLogPlugin(
           const refused = errors?.[0]?.extensions?.cost;
           const cost = typeof answered === "number" ? answered : typeof refused === "number" ? refused : null;
           if (cost !== null) request.cost = cost;
-          const code = (errors ?? result?.errors)?.[0]?.extensions?.code;
+          // The code the client reads (an internal error's raw form carries none).
+          const code = (result?.errors ?? errors)?.[0]?.extensions?.code;
           if (typeof code === "string") request.errorCode = code;
         },
       };

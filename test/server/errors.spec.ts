@@ -114,6 +114,13 @@ describe.each(storesUnderTest())("errors ($kind)", ({ kind, available }) => {
         .find((entry) => entry.reqId === requestId && entry.msg === "GraphQL execution failed");
       expect(line?.err?.message).toMatch(/resources/);
       expect(line?.err?.stack).toEqual(expect.any(String));
+      // The request's own line says how it ended.
+      const request = log
+        .trim()
+        .split("\n")
+        .map((text) => JSON.parse(text))
+        .find((entry) => entry.reqId === requestId && entry.msg === "request");
+      expect(request).toMatchObject({ status: 200, code: "INTERNAL_SERVER_ERROR" });
     } finally {
       await store.dataSource.query("ALTER TABLE resources_gone RENAME TO resources");
     }

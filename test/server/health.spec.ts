@@ -11,6 +11,7 @@ import { statementCounter } from "../../src/db/datasource";
 import { databaseTimeouts, DEFAULT_DATABASE_TIMEOUTS } from "../../src/db/faults";
 import { buildTrailGraphSchema } from "../../src/schema/build";
 import { createApp } from "../../src/server/app";
+import { DEFAULT_DEADLINES } from "../../src/server/deadline";
 import { DEFAULT_HEALTH, healthSettings } from "../../src/server/health";
 import { openTestStore, type TestStore } from "../support/harness";
 import { storesUnderTest } from "../support/stores";
@@ -26,6 +27,10 @@ describe("health and database timeout settings", () => {
     expect(() => healthSettings({ TRAILGRAPH_HEALTH_CACHE_MS: "soon" })).toThrow(SettingsError);
 
     expect(databaseTimeouts({})).toEqual(DEFAULT_DATABASE_TIMEOUTS);
+    // A long statement is ended by the server before the client gives up on it, and a read stuck
+    // on a hung database is answered 503 DATABASE_UNAVAILABLE before the request's deadline (504).
+    expect(DEFAULT_DATABASE_TIMEOUTS.statementMs).toBeLessThan(DEFAULT_DATABASE_TIMEOUTS.queryMs);
+    expect(DEFAULT_DATABASE_TIMEOUTS.queryMs).toBeLessThan(DEFAULT_DEADLINES.requestTimeoutMs!);
     expect(
       databaseTimeouts({
         TRAILGRAPH_DB_CONNECT_TIMEOUT_MS: "2000",
