@@ -34,7 +34,7 @@ import { startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-
 import { buildEvent } from "../test/support/event-builder";
 import { ABUSIVE } from "../test/support/query-shapes";
 import { runCli, startTrailGraph, type Server } from "./children";
-import { buildDataset, positive, withConnection } from "./dataset";
+import { buildDataset, DATASET_OPTIONS, datasetToGenerate, positive, withConnection } from "./dataset";
 import { BENCH_BUFFER_POOL_MB, readFacts } from "./harness";
 import { quantile, runLoad } from "./load";
 import { requestBodies, variableSets, type OpKey } from "./operations";
@@ -320,10 +320,7 @@ const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toF
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      events: { type: "string", default: "100000" },
-      accounts: { type: "string", default: "200" },
-      seed: { type: "string", default: "4" },
-      days: { type: "string", default: "30" },
+      ...DATASET_OPTIONS,
       repeat: { type: "string", default: "50" },
       "pause-seconds": { type: "string", default: "20" },
       "mixed-seconds": { type: "string", default: "60" },
@@ -331,12 +328,7 @@ async function main(): Promise<void> {
       keep: { type: "boolean", default: false },
     },
   });
-  const generate = {
-    events: positive("--events", values.events),
-    accounts: positive("--accounts", values.accounts),
-    seed: Number(values.seed),
-    days: Number(values.days),
-  };
+  const generate = datasetToGenerate(values);
   const repeat = positive("--repeat", values.repeat);
   const pauseSeconds = positive("--pause-seconds", values["pause-seconds"]);
   const mixedSeconds = positive("--mixed-seconds", values["mixed-seconds"]);

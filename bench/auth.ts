@@ -74,7 +74,15 @@ import {
 } from "jose";
 import { startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
 import { runCli, startTrailGraph, type Server } from "./children";
-import { buildDataset, listOf, positive, wholeOrZero, withConnection } from "./dataset";
+import {
+  buildDataset,
+  DATASET_OPTIONS,
+  datasetToGenerate,
+  listOf,
+  positive,
+  wholeOrZero,
+  withConnection,
+} from "./dataset";
 import { BENCH_BUFFER_POOL_MB, readFacts } from "./harness";
 import { cpuSeconds, quantile } from "./load";
 import { OPERATIONS, requestBodies, variableSets, type OpKey, type Variables } from "./operations";
@@ -207,10 +215,7 @@ async function main(): Promise<void> {
     args,
     strict: true,
     options: {
-      events: { type: "string", default: "100000" },
-      accounts: { type: "string", default: "200" },
-      seed: { type: "string", default: "4" },
-      days: { type: "string", default: "30" },
+      ...DATASET_OPTIONS,
       database: { type: "string" },
       variants: { type: "string", default: VARIANT_KEYS.join(",") },
       operations: { type: "string", default: "a,b,c,d" },
@@ -224,13 +229,8 @@ async function main(): Promise<void> {
       keep: { type: "boolean", default: false },
     },
   });
-  const events = positive("--events", values.events);
-  const generate = {
-    events,
-    accounts: positive("--accounts", values.accounts),
-    seed: Number(values.seed),
-    days: Number(values.days),
-  };
+  const generate = datasetToGenerate(values);
+  const events = generate.events;
   const variantKeys = listOf("--variants", values.variants, VARIANT_KEYS);
   if (!variantKeys.includes("open")) variantKeys.unshift("open");
   variantKeys.sort((a, b) => (a === "open" ? -1 : b === "open" ? 1 : 0));

@@ -10,6 +10,24 @@ import { runCli, runIngest } from "./children";
 import { describePeaks } from "./harness";
 import { trailgraph } from "./trailgraph";
 
+/** The generator's options every dataset script takes (parseArgs `options`), with `npm run bench`'s defaults. */
+export const DATASET_OPTIONS = {
+  events: { type: "string", default: "100000" },
+  accounts: { type: "string", default: "200" },
+  seed: { type: "string", default: "4" },
+  days: { type: "string", default: "30" },
+} as const;
+
+/** What the generator is asked for, from DATASET_OPTIONS' values. */
+export function datasetToGenerate(values: { events: string; accounts: string; seed: string; days: string }) {
+  return {
+    events: positive("--events", values.events),
+    accounts: positive("--accounts", values.accounts),
+    seed: Number(values.seed),
+    days: positive("--days", values.days),
+  };
+}
+
 export function positive(flag: string, value: string): number {
   const parsed = Number(value.replace(/_/g, ""));
   if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new Error(`${flag} must be a positive whole number`);

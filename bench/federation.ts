@@ -41,7 +41,7 @@ import { composeSupergraph, fetchSubgraphSdl } from "../examples/supergraph/comp
 import { startCmdbProcess, startGateway, type RunningChild } from "../examples/supergraph/processes";
 import { createTestDatabase, startThrowawayMysql, type ThrowawayMysql } from "../test/support/mysql-server";
 import { runCli, runIngest, startTrailGraph, type Server } from "./children";
-import { positive } from "./dataset";
+import { DATASET_OPTIONS, datasetToGenerate, positive } from "./dataset";
 import { BENCH_BUFFER_POOL_MB } from "./harness";
 import { cpuSeconds, runAlternating, runLoad, type LoadResult } from "./load";
 import { packageVersion, ROOT, trailgraph } from "./trailgraph";
@@ -84,10 +84,7 @@ async function post(url: string, query: string, variables: Record<string, unknow
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      events: { type: "string", default: "100000" },
-      accounts: { type: "string", default: "200" },
-      seed: { type: "string", default: "4" },
-      days: { type: "string", default: "30" },
+      ...DATASET_OPTIONS,
       database: { type: "string" },
       instances: { type: "string", default: "500" },
       page: { type: "string", default: "50" },
@@ -99,12 +96,7 @@ async function main(): Promise<void> {
       keep: { type: "boolean", default: false },
     },
   });
-  const generate = {
-    events: positive("--events", values.events),
-    accounts: positive("--accounts", values.accounts),
-    seed: Number(values.seed),
-    days: positive("--days", values.days),
-  };
+  const generate = datasetToGenerate(values);
   const instanceCount = positive("--instances", values.instances);
   const page = positive("--page", values.page);
   const pages = positive("--pages", values.pages);
